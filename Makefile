@@ -1,0 +1,67 @@
+# puretalk-ai: every task a developer or CI runs. `make test` works on a fresh clone.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+SRC ?=
+
+.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench clean lock
+
+help:
+	@echo "make demo             run an integration update against the bundled fake server"
+	@echo "make test             every check: spec, check-generated, ruff, mypy --strict, pytest"
+	@echo "make generate         regenerate generated/ from openapi/"
+	@echo "make check-generated  fail with a diff if generated/ is stale"
+	@echo "make spec SRC=...     refresh openapi/puretalk.yaml from a docs page (path or URL)"
+	@echo "make lint | build | bench | lock | clean"
+
+# The venv is rebuilt whenever the lock or the project metadata changes.
+$(STAMP): requirements/dev.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "puretalk-ai needs Python >= 3.11 (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+install: $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --no-header --allow-unsafe --output-file requirements/dev.lock requirements/dev.in
+	sed -i '/^--extra-index-url/d;/^--find-links/d;/^--index-url/d' requirements/dev.lock && sed -i '/./,$$!d' requirements/dev.lock
+
+spec: $(STAMP)
+	@test -n "$(SRC)" || { echo "usage: make spec SRC=path-or-url-of-the-docs-page" >&2; exit 2; }
+	$(PY) -m scripts.extract_spec "$(SRC)"
+
+generate: $(STAMP)
+	$(PY) -m scripts.generate
+
+check-generated: $(STAMP)
+	$(PY) -m scripts.generate --check
+
+validate-spec: $(STAMP)
+	$(BIN)/openapi-spec-validator openapi/puretalk.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check --no-cache wrapper scripts tests
+	$(BIN)/ruff format --no-cache --check wrapper scripts tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --cache-dir=/dev/null
+
+pytest: $(STAMP)
+	$(PY) -m pytest
+
+test: validate-spec check-generated lint typecheck pytest
+
+build: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""Generate the low-level client from the vendored spec, reproducibly.
+
+Usage:
+  python -m scripts.generate            # rewrite generated/puretalk_ai_openapi
+  python -m scripts.generate --check    # regenerate into a temp dir, diff, exit 1 on drift
+
+Both modes run the same steps: apply openapi/overlay.yaml to openapi/puretalk.yaml in a
+temp dir, run the pinned openapi-python-client with openapi/generator-config.yaml, and
+verify that the pinned ruff really formatted the result (the generator only warns when
+ruff is missing, which would silently change the bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "openapi" / "puretalk.yaml"
+OVERLAY = ROOT / "openapi" / "overlay.yaml"
+CONFIG = ROOT / "openapi" / "generator-config.yaml"
+PACKAGE = "puretalk_ai_openapi"
+TARGET = ROOT / "generated" / PACKAGE
+
+# One segment of an Overlay target: .name or ['name'].
+_SEGMENT = re.compile(r"\.(?P<name>[A-Za-z_][\w-]*)|\['(?P<quoted>[^']*)'\]")
+
+
+class GenerationError(Exception):
+    """Generation could not produce a trustworthy tree."""
+
+
+def _tool(name: str) -> str:
+    """The tool from this interpreter's environment, never a stray one from PATH."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise GenerationError(f"{name} is not installed in {path.parent}; run `make install`")
+    return str(path)
+
+
+def _resolve_target(document: dict[str, Any], target: str) -> dict[str, Any]:
+    if not target.startswith("$"):
+        raise GenerationError(f"overlay target must start with '$': {target!r}")
+    node: Any = document
+    position = 1
+    while position < len(target):
+        match = _SEGMENT.match(target, position)
+        if match is None:
+            raise GenerationError(f"unsupported overlay target syntax: {target!r}")
+        key = match.group("name") or match.group("quoted")
+        if not isinstance(node, dict) or key not in node:
+            raise GenerationError(f"overlay target {target!r} matches nothing in the spec")
+        node = node[key]
+        position = match.end()
+    if not isinstance(node, dict):
+        raise GenerationError(f"overlay target {target!r} is not an object")
+    return node
+
+
+def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Apply the `update` actions of an OpenAPI Overlay 1.0 document (a shallow merge)."""
+    for action in overlay.get("actions", []):
+        if "update" not in action or action.get("remove"):
+            raise GenerationError("only overlay 'update' actions are supported")
+        _resolve_target(document, action["target"]).update(action["update"])
+    return document
+
+
+def generate_into(output: Path) -> None:
+    """Write the generated package to `output`, which must not exist yet."""
+    ruff = _tool("ruff")
+    generator = _tool("openapi-python-client")
+    document = yaml.safe_load(SPEC.read_bytes())
+    overlay = yaml.safe_load(OVERLAY.read_bytes())
+    env = dict(os.environ)
+    # The post hooks call plain `ruff`: make it resolve to the pinned one.
+    env["PATH"] = f"{Path(ruff).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["RUFF_NO_CACHE"] = "true"
+    with tempfile.TemporaryDirectory(prefix="puretalk-spec-") as work:
+        merged = Path(work) / "puretalk.yaml"
+        merged.write_text(yaml.safe_dump(apply_overlay(document, overlay), sort_keys=False))
+        result = subprocess.run(
+            [
+                generator, "generate",
+                "--path", str(merged),
+                "--config", str(CONFIG),
+                "--meta", "none",
+                "--output-path", str(output),
+            ],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    if result.returncode != 0 or "Unable to" in result.stdout + result.stderr:
+        raise GenerationError(f"openapi-python-client failed:\n{result.stdout}{result.stderr}")
+    formatted = subprocess.run(
+        [ruff, "format", "--check", "--isolated", "--no-cache", str(output)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if formatted.returncode != 0:
+        raise GenerationError(f"generated code is not ruff-formatted:\n{formatted.stdout}")
+    for cache in output.rglob("__pycache__"):
+        shutil.rmtree(cache)
+    (output / "py.typed").touch()  # the generator writes it; make sure it stays
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def diff_trees(expected: Path, actual: Path) -> str:
+    """A unified diff from `expected` (fresh generation) to `actual` (committed)."""
+    want, have = _tree(expected), _tree(actual)
+    chunks: list[str] = []
+    for name in sorted(want.keys() | have.keys()):
+        if want.get(name) != have.get(name):
+            a = want.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+            b = have.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+            diff = list(difflib.unified_diff(a, b, f"expected/{name}", f"generated/{name}"))
+            chunks.append("".join(diff) or f"binary or whitespace-only difference in {name}\n")
+    return "".join(chunks)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate puretalk_ai_openapi from the spec.")
+    parser.add_argument("--check", action="store_true", help="fail if generated/ is stale")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="puretalk-gen-") as work:
+        fresh = Path(work) / PACKAGE
+        try:
+            generate_into(fresh)
+        except GenerationError as exc:
+            print(f"generate: error: {exc}", file=sys.stderr)
+            return 1
+        if args.check:
+            if not TARGET.exists():
+                print(f"check-generated: {TARGET} is missing; run `make generate`", file=sys.stderr)
+                return 1
+            diff = diff_trees(fresh, TARGET)
+            if diff:
+                print(diff, end="")
+                print(
+                    "check-generated: generated/ differs from what the spec and config "
+                    "produce; run `make generate` and commit the result",
+                    file=sys.stderr,
+                )
+                return 1
+            print("check-generated: generated/ is in sync with openapi/")
+            return 0
+        if TARGET.exists():
+            shutil.rmtree(TARGET)
+        TARGET.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(fresh, TARGET)
+    print(f"generated {TARGET.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

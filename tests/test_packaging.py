@@ -1,0 +1,77 @@
+"""Build the wheel and sdist, install the wheel into a fresh venv outside the repo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import puretalk_ai
+from tests.helpers import ROOT
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return out
+
+
+def test_one_wheel_and_one_sdist_named_puretalk_ai(dist: Path) -> None:
+    names = sorted(p.name for p in dist.iterdir())
+    version = puretalk_ai.__version__
+    assert names == [f"puretalk_ai-{version}-py3-none-any.whl", f"puretalk_ai-{version}.tar.gz"]
+
+
+def test_wheel_ships_both_packages_with_py_typed(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "puretalk_ai/py.typed" in names
+    assert "puretalk_ai_openapi/py.typed" in names
+    assert "puretalk_ai_openapi/api/integrations/update_integration.py" in names
+    assert not any(n.startswith(("wrapper/", "generated/", "tests/")) for n in names)
+
+
+def test_sdist_carries_sources_and_spec(dist: Path) -> None:
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
+    assert {"openapi/puretalk.yaml", "wrapper/puretalk_ai/py.typed", "pyproject.toml"} <= names
+
+
+def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-c", str(ROOT / "requirements" / "dev.lock"), str(wheel)],
+        check=True, capture_output=True, timeout=240,
+    )  # fmt: skip
+    probe = (
+        "import importlib.metadata as m, pathlib, puretalk_ai, puretalk_ai_openapi\n"
+        "for mod in (puretalk_ai, puretalk_ai_openapi):\n"
+        "    assert (pathlib.Path(mod.__file__).parent / 'py.typed').is_file(), mod\n"
+        "    assert 'site-packages' in mod.__file__, mod.__file__\n"
+        "print(puretalk_ai.__version__, m.version('puretalk-ai'))\n"
+    )
+    result = subprocess.run(
+        [str(python), "-c", probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    installed, metadata = result.stdout.split()
+    assert installed == metadata == puretalk_ai.__version__
