@@ -1,5 +1,65 @@
-"""Python SDK for the Puretalk AI REST API."""
+"""Python SDK for the Puretalk AI REST API.
 
+>>> from puretalk_ai import Puretalk
+>>> client = Puretalk()  # PURETALK_API_KEY, PURETALK_BASE_URL from the environment
+>>> client.integrations.update("6f1c...", api_key="new-key")
+"""
+
+from puretalk_ai_openapi.models import Integration, IntegrationData
+from puretalk_ai_openapi.types import UNSET, Unset
+
+from ._client import AsyncPuretalk, Puretalk
+from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._exceptions import (
+    APIConnectionError,
+    APIReportedError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    PuretalkError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._logs import setup_logging_from_env as _setup_logging_from_env
+from ._redaction import install_model_reprs as _install_model_reprs
+from ._response import RawResponse
 from ._version import __version__
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "UNSET",
+    "APIConnectionError",
+    "APIReportedError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPuretalk",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Integration",
+    "IntegrationData",
+    "InternalServerError",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "Puretalk",
+    "PuretalkError",
+    "RateLimitError",
+    "RawResponse",
+    "UnprocessableEntityError",
+    "Unset",
+    "__version__",
+]
+
+_install_model_reprs()
+_setup_logging_from_env()

@@ -1,0 +1,180 @@
+"""Every non-success response becomes one typed PuretalkError, chosen by status alone."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pytest_httpx import HTTPXMock
+
+import puretalk_ai
+from puretalk_ai import (
+    APIReportedError,
+    APIResponseValidationError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    PuretalkError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from tests.conftest import Api, integration_json
+from tests.secrets import CALLER_KEY, NEW_KEY
+
+STATUS_CLASSES: list[tuple[int, type[APIStatusError]]] = [
+    (301, APIStatusError),
+    (302, APIStatusError),
+    (304, APIStatusError),
+    (400, BadRequestError),
+    (401, AuthenticationError),
+    (403, PermissionDeniedError),
+    (404, NotFoundError),
+    (405, APIStatusError),
+    (409, ConflictError),
+    (418, APIStatusError),
+    (422, UnprocessableEntityError),
+    (429, RateLimitError),
+    (500, InternalServerError),
+    (502, InternalServerError),
+    (503, InternalServerError),
+    (599, InternalServerError),
+]
+
+
+@pytest.mark.parametrize(("status", "cls"), STATUS_CLASSES)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"err": True, "msg": "Integration not found"},
+        {"type": "https://stoplight.io/prism/errors#NOT_FOUND", "title": "Route not resolved"},
+        "<html><body>Bad gateway</body></html>",
+        "",
+    ],
+    ids=["error-schema", "problem-json", "html", "empty"],
+)
+def test_status_picks_the_class_whatever_the_body(
+    api: Api, httpx_mock: HTTPXMock, status: int, cls: type[APIStatusError], body: Any
+) -> None:
+    if isinstance(body, dict):
+        httpx_mock.add_response(status_code=status, json=body, is_reusable=True)
+    else:
+        httpx_mock.add_response(status_code=status, text=body, is_reusable=True)
+    with pytest.raises(APIStatusError) as caught:
+        api.update(max_retries=0)
+    error = caught.value
+    assert type(error) is cls
+    assert error.status_code == status
+    assert error.response.status_code == status
+    if isinstance(body, dict) and "msg" in body:
+        assert error.message == f"Error code: {status} - Integration not found"
+        assert error.body == body
+    elif isinstance(body, dict):
+        assert "Route not resolved" in error.message
+        assert error.body == body
+    elif body:
+        assert "Bad gateway" in error.message
+    else:
+        assert "(empty body)" in error.message
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_every_class_is_a_puretalk_error() -> None:
+    for _, cls in STATUS_CLASSES:
+        assert issubclass(cls, PuretalkError)
+    assert issubclass(puretalk_ai.APITimeoutError, puretalk_ai.APIConnectionError)
+    assert issubclass(APIResponseValidationError, PuretalkError)
+    assert issubclass(APIReportedError, PuretalkError)
+
+
+def test_long_bodies_are_cut_to_a_short_snippet(api: Api, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=400, text="x" * 10_000)
+    with pytest.raises(BadRequestError) as caught:
+        api.update()
+    assert len(caught.value.message) < 260
+    assert caught.value.message.endswith("\u2026")
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"<html>maintenance</html>", "not JSON"),
+        (b"", "not JSON"),
+        (b"\xff\xfe\x00garbage", "not JSON"),
+        (b"null", "expected an object"),
+        (b"[1, 2]", "expected an object"),
+        (b'"results"', "expected an object"),
+        (b'{"msg": "ok", "err": false}', "'results' is missing"),
+        (b'{"msg": "ok", "err": false, "results": null}', "'results' is missing"),
+        (b'{"msg": "ok", "err": false, "results": []}', "'results' is missing"),
+    ],
+)
+def test_a_2xx_body_off_the_spec_is_a_validation_error(
+    api: Api, httpx_mock: HTTPXMock, content: bytes, why: str
+) -> None:
+    httpx_mock.add_response(status_code=200, content=content)
+    with pytest.raises(APIResponseValidationError) as caught:
+        api.update()
+    assert why in caught.value.message
+    assert caught.value.status_code == 200
+    assert len(httpx_mock.get_requests()) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("integration_id", "not-a-uuid", ""),
+        ("integration_id", 12, ""),
+        ("created_at", "yesterday", ""),
+        ("updated_at", 1700000000, ""),
+        ("app_name", 5, " at results.app_name"),
+        ("tools", "tts", " at results.tools"),
+        ("tools", ["tts", 3], " at results.tools[1]"),
+        ("is_custom_tool", "no", " at results.is_custom_tool"),
+        ("data", "key", ""),
+        ("data", {"api_key": 7}, " at results.data.api_key"),
+    ],
+)
+def test_wrong_field_types_are_validation_errors(
+    api: Api, httpx_mock: HTTPXMock, field: str, value: Any, where: str
+) -> None:
+    httpx_mock.add_response(json=integration_json(**{field: value}))
+    with pytest.raises(APIResponseValidationError) as caught:
+        api.update()
+    assert f"does not match the spec{where};" in caught.value.message
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_err_true_on_a_200_is_an_error_carrying_msg(api: Api, httpx_mock: HTTPXMock) -> None:
+    body = {"err": True, "msg": "Integration is locked", "results": integration_json()["results"]}
+    httpx_mock.add_response(status_code=200, json=body)
+    with pytest.raises(APIReportedError) as caught:
+        api.update()
+    assert "Integration is locked" in caught.value.message
+    assert caught.value.status_code == 200
+
+
+def test_status_error_echoing_the_keys_is_redacted(api: Api, httpx_mock: HTTPXMock) -> None:
+    body = {"err": True, "msg": f"key {NEW_KEY} rejected for caller {CALLER_KEY}"}
+    httpx_mock.add_response(status_code=422, json=body)
+    with pytest.raises(UnprocessableEntityError) as caught:
+        api.update()
+    error = caught.value
+    for text in (str(error), repr(error), error.message, json.dumps(error.body)):
+        assert NEW_KEY not in text
+        assert CALLER_KEY not in text
+    assert error.message == "Error code: 422 - key *** rejected for caller ***"
+
+
+def test_a_plain_text_echo_is_redacted_before_it_is_cut(api: Api, httpx_mock: HTTPXMock) -> None:
+    # The key straddles the snippet limit: cutting first would leak its first half.
+    text = "x" * 190 + NEW_KEY + "y" * 100
+    httpx_mock.add_response(status_code=500, text=text)
+    with pytest.raises(InternalServerError) as caught:
+        api.update(max_retries=0)
+    assert NEW_KEY[:8] not in caught.value.message

@@ -1,0 +1,88 @@
+"""Secrets never appear in a log line, repr, str, exception text or traceback.
+
+This module runs last (see conftest.py). It drives the public surface with the secret
+values from tests/secrets.py, including servers that echo the keys back, and then checks
+everything it captured together with what the rest of the suite recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpx import HTTPXMock
+
+import puretalk_ai
+from tests import audit
+from tests.conftest import Api, integration_json
+from tests.secrets import ALL, CALLER_KEY, NEW_KEY
+
+ECHO = f"caller {CALLER_KEY} new {NEW_KEY}"
+
+
+def _responses(httpx_mock: HTTPXMock) -> list[tuple[str, Any]]:
+    cases: list[tuple[str, Any]] = [("ok", {"json": integration_json(msg=ECHO, note=ECHO)})]
+    for status in (301, 400, 401, 403, 404, 409, 418, 422, 429, 500, 503):
+        cases.append(
+            (f"json-{status}", {"status_code": status, "json": {"err": True, "msg": ECHO}})
+        )
+        cases.append((f"text-{status}", {"status_code": status, "text": ECHO * 3}))
+    cases += [
+        ("html-200", {"text": f"<html>{ECHO}</html>"}),
+        (
+            "err-200",
+            {"json": {"err": True, "msg": ECHO, "results": {"data": {"api_key": NEW_KEY}}}},
+        ),
+        ("bad-uuid", {"json": integration_json(integration_id=ECHO)}),
+        ("bad-date", {"json": integration_json(created_at=ECHO)}),
+        ("bad-type", {"json": integration_json(app_name=[ECHO])}),
+    ]
+    return cases
+
+
+def test_drive_the_surface_with_debug_logging(
+    api: Api, httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    outcomes = 0
+    for _name, response in _responses(httpx_mock):
+        httpx_mock.add_response(**response, headers={"retry-after-ms": "0"})
+        try:
+            result = api.update(max_retries=0)
+            assert isinstance(result.data, puretalk_ai.IntegrationData)
+            assert result.data.api_key == NEW_KEY  # the value is there, only hidden in reprs
+        except puretalk_ai.PuretalkError:
+            pass
+        outcomes += 1
+    # retries through transport errors and a final timeout
+    httpx_mock.add_exception(httpx.ConnectError(ECHO))
+    httpx_mock.add_response(status_code=503, text=ECHO)
+    httpx_mock.add_exception(httpx.ReadTimeout("slow"))
+    with pytest.raises(puretalk_ai.APITimeoutError):
+        api.update()
+    httpx_mock.add_response(json=integration_json(app_name=ECHO))
+    raw = api.raw()
+    assert raw.parse().app_name == ECHO  # echoed into a plain field: only the repr masks it
+    client = puretalk_ai.Puretalk(api_key=CALLER_KEY)
+    audit.record_object(client)
+    audit.record_object(client.with_options(timeout=3))
+    audit.record_object(client.integrations)
+    audit.SEEN.extend(caplog.messages)
+    audit.SEEN.extend(caplog.text.splitlines())
+    assert outcomes == len(_responses(httpx_mock))
+    assert any("-> 503" in line for line in caplog.messages)
+
+
+def test_no_secret_in_anything_the_suite_saw() -> None:
+    # Enough material to mean something: the whole suite and the driver above fed it.
+    assert len(audit.SEEN) > 500
+    assert any("api_key='***'" in text for text in audit.SEEN)
+    assert any("Error code: 404" in text for text in audit.SEEN)
+    assert any("Traceback" in text for text in audit.SEEN)
+    leaks = [
+        (which, i) for i, text in enumerate(audit.SEEN) for which, s in enumerate(ALL) if s in text
+    ]
+    # Report which secret and where, never the texts or values themselves.
+    assert not leaks, f"{len(leaks)} captured texts hold a secret (secret#, index): {leaks[:10]}"

@@ -1,0 +1,227 @@
+"""Puretalk and AsyncPuretalk: thin shells that carry out the steps of ``_call.run_flow``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Generic, Self, TypeVar
+
+import httpx
+
+from puretalk_ai_openapi.models import Integration
+
+from ._call import CallOptions, Flow, Send
+from ._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    ClientConfig,
+    NotGiven,
+    TimeoutTypes,
+    check_max_retries,
+    to_timeout,
+)
+from ._request import check_api_key, check_integration_id, update_request_parts
+from ._response import parse_update_response
+from .resources.integrations import AsyncIntegrations, Integrations
+
+__all__ = ["AsyncPuretalk", "Puretalk"]
+
+_HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
+
+
+class _BaseClient(Generic[_HttpT]):
+    """What both clients share: configuration, options, repr. No I/O here."""
+
+    _http_client_type: type[_HttpT]
+    _config: ClientConfig
+    _http: _HttpT
+    _owns_http: bool
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        total_timeout: float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: _HttpT | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, self._http_client_type):
+            raise TypeError(
+                f"http_client must be an {self._http_client_type.__module__}."
+                f"{self._http_client_type.__name__}, not {type(http_client).__name__}"
+            )
+        self._config = ClientConfig.create(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            default_headers=default_headers,
+        )
+        self._owns_http = http_client is None
+        # Timeouts and redirects are set per request, so a user's client keeps its
+        # transport and proxies but not its policies.
+        self._http = http_client or self._http_client_type(follow_redirects=False)
+        self._init_resources()
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._config.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._config.max_retries
+
+    @property
+    def total_timeout(self) -> float | None:
+        return self._config.total_timeout
+
+    def with_options(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        total_timeout: float | NotGiven | None = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with some options changed, sharing this client's connection pool.
+
+        Closing the copy leaves the pool open; close the original when done.
+        """
+        config = self._config
+        copy = type(self).__new__(type(self))
+        copy._config = ClientConfig.create(
+            api_key=api_key if api_key is not None else config.api_key,
+            base_url=base_url if base_url is not None else config.base_url,
+            timeout=config.timeout if isinstance(timeout, NotGiven) else timeout,
+            max_retries=config.max_retries if max_retries is None else max_retries,
+            total_timeout=(
+                config.total_timeout if isinstance(total_timeout, NotGiven) else total_timeout
+            ),
+            default_headers={**config.default_headers, **(default_headers or {})},
+        )
+        copy._http = self._http
+        copy._owns_http = False
+        copy._init_resources()
+        return copy
+
+    def _init_resources(self) -> None:
+        raise NotImplementedError
+
+    def _update_options(
+        self,
+        integration_id: str,
+        api_key: str,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> CallOptions[Integration]:
+        check_integration_id(integration_id)
+        check_api_key(api_key)
+        config = self._config
+        return CallOptions(
+            build_request=self._http.build_request,
+            request_parts=update_request_parts(
+                config.base_url, integration_id, api_key, config.headers, extra_headers
+            ),
+            parse=parse_update_response,
+            secrets=(config.api_key, api_key),
+            timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
+            max_retries=config.max_retries
+            if max_retries is None
+            else check_max_retries(max_retries),
+            total_timeout=config.total_timeout,
+        )
+
+    def __repr__(self) -> str:
+        c = self._config
+        return (
+            f"{type(self).__name__}(base_url={c.base_url!r}, api_key='***', "
+            f"max_retries={c.max_retries}, total_timeout={c.total_timeout})"
+        )
+
+
+class Puretalk(_BaseClient[httpx.Client]):
+    """The synchronous client. Use it as a context manager, or call ``close()``."""
+
+    _http_client_type = httpx.Client
+
+    def _init_resources(self) -> None:
+        self.integrations = Integrations(self)
+
+    def _run(self, flow: Flow[T]) -> T:
+        step = next(flow)
+        while True:
+            outcome: httpx.Response | httpx.RequestError | None
+            if isinstance(step, Send):
+                try:
+                    outcome = self._http.send(step.request, follow_redirects=False)
+                except httpx.RequestError as exc:
+                    outcome = exc
+            else:
+                time.sleep(step.seconds)
+                outcome = None
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Close the connection pool, unless it was passed in or belongs to the original."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncPuretalk(_BaseClient[httpx.AsyncClient]):
+    """The asyncio client. Use it as an async context manager, or ``await aclose()``."""
+
+    _http_client_type = httpx.AsyncClient
+
+    def _init_resources(self) -> None:
+        self.integrations = AsyncIntegrations(self)
+
+    async def _run(self, flow: Flow[T]) -> T:
+        step = next(flow)
+        while True:
+            outcome: httpx.Response | httpx.RequestError | None
+            if isinstance(step, Send):
+                try:
+                    outcome = await self._http.send(step.request, follow_redirects=False)
+                except httpx.RequestError as exc:
+                    outcome = exc
+            else:
+                await asyncio.sleep(step.seconds)
+                outcome = None
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        """Close the connection pool, unless it was passed in or belongs to the original."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

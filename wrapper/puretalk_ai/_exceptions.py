@@ -1,0 +1,157 @@
+"""The exceptions raised by puretalk_ai.
+
+PuretalkError
+ +-- APIConnectionError          the request did not get an HTTP response
+ |    +-- APITimeoutError        ... because a timeout or total_timeout ran out
+ +-- APIStatusError              a non-2xx response (3xx included)
+ |    +-- BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+ |        ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError
+ +-- APIResponseValidationError  a 2xx response whose body does not match the spec
+ +-- APIReportedError            a 2xx response whose body says "err": true
+
+Messages never contain the caller's API key or the integration key being set: every text
+taken from a response is redacted before it is stored (see _redaction.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIReportedError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PuretalkError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+]
+
+
+class PuretalkError(Exception):
+    """Base class of every error this SDK raises (besides ValueError/TypeError for bad input)."""
+
+    message: str
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- no response ------------------------------------------------------------------------
+
+
+class APIConnectionError(PuretalkError):
+    """The request failed before an HTTP response arrived (DNS, refused, reset, ...)."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(APIConnectionError):
+    """A per-attempt timeout or the call's total_timeout ran out."""
+
+    def __init__(
+        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
+    ):
+        super().__init__(message, request=request)
+
+
+# --- a response that is an error ----------------------------------------------------------
+
+
+class APIStatusError(PuretalkError):
+    """The API answered with a non-2xx status; subclasses name the common ones."""
+
+    status_code: int
+    response: httpx.Response
+    body: Any
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message)
+        self.status_code = response.status_code
+        self.response = response
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400 Bad Request."""
+
+
+class AuthenticationError(APIStatusError):
+    """401 Unauthorized: the X-API-KEY is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403 Forbidden."""
+
+
+class NotFoundError(APIStatusError):
+    """404 Not Found: no integration with that id."""
+
+
+class ConflictError(APIStatusError):
+    """409 Conflict (retried by default)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422 Unprocessable Entity: the body broke the API's rules."""
+
+
+class RateLimitError(APIStatusError):
+    """429 Too Many Requests (retried by default, honouring Retry-After)."""
+
+
+class InternalServerError(APIStatusError):
+    """Any status >= 500 (retried by default)."""
+
+
+# --- a 2xx response that is not a success -------------------------------------------------
+
+
+class APIResponseValidationError(PuretalkError):
+    """A 2xx response whose body does not match the spec (not JSON, no results, bad types)."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body_snippet: str) -> None:
+        super().__init__(message)
+        self.status_code = response.status_code
+        self.response = response
+        self.body_snippet = body_snippet
+
+
+class APIReportedError(PuretalkError):
+    """A 2xx response whose body says ``"err": true``; ``message`` is the API's ``msg``."""
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+        super().__init__(message)
+        self.status_code = response.status_code
+        self.response = response
+        self.body = body
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type[APIStatusError]:
+    """The one mapping from an HTTP status to its exception class; the body plays no part."""
+    if status_code >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status_code, APIStatusError)

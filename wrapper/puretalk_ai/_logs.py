@@ -1,0 +1,26 @@
+"""The ``puretalk_ai`` logger: method, path, status and timings; never headers or bodies."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+logger = logging.getLogger("puretalk_ai")
+
+LOG_ENV = "PURETALK_LOG"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+
+
+def setup_logging_from_env() -> None:
+    """PURETALK_LOG=debug|info adds a stderr handler, once."""
+    level = _LEVELS.get(os.environ.get(LOG_ENV, "").strip().lower())
+    if level is None or any(getattr(h, "_puretalk", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    handler._puretalk = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(level)
