@@ -63,5 +63,8 @@ build: $(STAMP)
 	rm -rf dist
 	$(PY) -m build --no-isolation --outdir dist .
 
+demo: $(STAMP)
+	$(PY) -m scripts.demo
+
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .pytest_cache .ruff_cache

@@ -8,6 +8,7 @@
 from puretalk_ai_openapi.models import Integration, IntegrationData
 from puretalk_ai_openapi.types import UNSET, Unset
 
+from ._bulk import UpdateResult
 from ._client import AsyncPuretalk, Puretalk
 from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
 from ._exceptions import (
@@ -58,6 +59,7 @@ __all__ = [
     "RawResponse",
     "UnprocessableEntityError",
     "Unset",
+    "UpdateResult",
     "__version__",
 ]
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from puretalk_ai_openapi.models import Integration
 
+from .._bulk import (
+    DEFAULT_CONCURRENCY,
+    ResultCallback,
+    UpdateResult,
+    Updates,
+    check_concurrency,
+    normalize_updates,
+)
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
 from .._response import RawResponse
@@ -44,6 +54,43 @@ class Integrations:
             max_retries=max_retries,
             extra_headers=extra_headers,
         ).parse()
+
+    def update_many(
+        self,
+        updates: Updates,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        on_result: ResultCallback | None = None,
+    ) -> list[UpdateResult]:
+        """Update many integrations, at most `concurrency` at a time (threads).
+
+        `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
+        UpdateResult per id, in input order; a failed update never stops the others.
+        `on_result` is called (from a worker thread) as each update finishes.
+        """
+        pairs = normalize_updates(updates)
+        check_concurrency(concurrency)
+
+        def one(pair: tuple[str, str]) -> UpdateResult:
+            integration_id, api_key = pair
+            try:
+                integration = self.update(
+                    integration_id, api_key=api_key, timeout=timeout, max_retries=max_retries
+                )
+                result = UpdateResult(integration_id, integration=integration)
+            except Exception as exc:  # one result per id, whatever happened to it
+                result = UpdateResult(integration_id, error=exc)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        if not pairs:
+            return []
+        workers = min(concurrency, len(pairs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puretalk") as pool:
+            return list(pool.map(one, pairs))
 
 
 class IntegrationsWithRawResponse:
@@ -97,6 +144,39 @@ class AsyncIntegrations:
             extra_headers=extra_headers,
         )
         return raw.parse()
+
+    async def update_many(
+        self,
+        updates: Updates,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        on_result: ResultCallback | None = None,
+    ) -> list[UpdateResult]:
+        """Update many integrations, at most `concurrency` in flight at once.
+
+        `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
+        UpdateResult per id, in input order; a failed update never stops the others.
+        `on_result` is called as each update finishes.
+        """
+        pairs = normalize_updates(updates)
+        gate = asyncio.Semaphore(check_concurrency(concurrency))
+
+        async def one(integration_id: str, api_key: str) -> UpdateResult:
+            async with gate:
+                try:
+                    integration = await self.update(
+                        integration_id, api_key=api_key, timeout=timeout, max_retries=max_retries
+                    )
+                    result = UpdateResult(integration_id, integration=integration)
+                except Exception as exc:  # one result per id, whatever happened to it
+                    result = UpdateResult(integration_id, error=exc)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        return list(await asyncio.gather(*(one(i, k) for i, k in pairs)))
 
 
 class AsyncIntegrationsWithRawResponse:

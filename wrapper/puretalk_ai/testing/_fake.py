@@ -1,0 +1,315 @@
+"""The fake's state and its one decision: what to answer a request. No I/O here."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import attrs
+
+from .._redaction import REDACTED, redact_json
+
+if TYPE_CHECKING:
+    from .._client import AsyncPuretalk, Puretalk
+    from ._server import FakeServer
+    from ._transport import AsyncFakeTransport, FakeTransport
+
+__all__ = ["Answer", "FakeIntegration", "FakePuretalk", "Fault", "RecordedRequest"]
+
+_ROUTE = "/ruth-connect/integrations/"
+_FAULT_BODY = b'{"err": true, "msg": "Injected fault"}'
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@attrs.define(slots=True)
+class FakeIntegration:
+    """One stored integration. ``api_key`` is the stored third-party key."""
+
+    integration_id: str
+    app_name: str = "elevenlabs"
+    friendly_app_name: str = "ElevenLabs"
+    logo: str = "https://cdn.puretalk.ai/logos/elevenlabs.png"
+    api_key: str = attrs.field(default="", repr=False)
+    tools: list[str] = attrs.field(factory=list)
+    is_custom_tool: bool = False
+    created_at: datetime.datetime = attrs.field(factory=_utcnow)
+    updated_at: datetime.datetime = attrs.field(factory=_utcnow)
+
+    def to_json(self) -> dict[str, Any]:
+        """The spec's RuthConnectIntegration object."""
+        return {
+            "integration_id": self.integration_id,
+            "app_name": self.app_name,
+            "friendly_app_name": self.friendly_app_name,
+            "logo": self.logo,
+            "data": {"api_key": self.api_key},
+            "tools": list(self.tools),
+            "is_custom_tool": self.is_custom_tool,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
+        }
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> FakeIntegration:
+        """Seed data: the spec's shape, with ``api_key`` flat or under ``data``."""
+        fields: dict[str, Any] = dict(item)
+        data = fields.pop("data", None)
+        if isinstance(data, Mapping) and "api_key" in data:
+            fields.setdefault("api_key", data["api_key"])
+        for stamp in ("created_at", "updated_at"):
+            if isinstance(fields.get(stamp), str):
+                fields[stamp] = datetime.datetime.fromisoformat(fields[stamp])
+        fields.setdefault("integration_id", str(uuid.uuid4()))
+        return cls(**fields)
+
+
+@attrs.frozen(slots=True)
+class Fault:
+    """One injected failure. ``kind`` is "status", "drop" or "delay"."""
+
+    kind: str
+    status: int = 503
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = attrs.field(factory=lambda: _FAULT_BODY)
+    seconds: float = 0.0
+
+
+@attrs.frozen(slots=True)
+class Answer:
+    """What to do with one request: wait ``delay``, then drop or send status/headers/body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    delay: float = 0.0
+    drop: bool = False
+
+
+@attrs.frozen(slots=True)
+class RecordedRequest:
+    """A request the fake received. Its repr masks the caller key and the new key."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    body: bytes = attrs.field(repr=False)
+    status: int | None  # None: the connection was dropped
+
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    @property
+    def api_key(self) -> str | None:
+        """The X-API-KEY header the request carried."""
+        return self.headers.get("x-api-key")
+
+    def __repr__(self) -> str:
+        shown = redact_json(self.json, ()) if self.json is not None else f"<{len(self.body)} bytes>"
+        return f"RecordedRequest({self.method} {self.path} -> {self.status}, json={shown!r})"
+
+
+def _json_answer(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Answer:
+    return Answer(
+        status=status,
+        headers={"content-type": "application/json", **(headers or {})},
+        body=json.dumps(payload).encode(),
+    )
+
+
+def _error(status: int, msg: str) -> Answer:
+    return _json_answer(status, {"err": True, "msg": msg})
+
+
+class FakePuretalk:
+    """A faithful in-memory fake of ``PATCH /ruth-connect/integrations/{integration_id}``.
+
+    Use it in-process through ``transport()`` / ``async_transport()``, or as a real HTTP
+    server on 127.0.0.1 through ``serve()``. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        api_key: str = "test-api-key",
+        *,
+        integrations: Iterable[FakeIntegration | Mapping[str, Any]] = (),
+        base_path: str = "/api",
+    ) -> None:
+        self._api_key = api_key
+        self.base_path = base_path.rstrip("/")
+        self.integrations: dict[str, FakeIntegration] = {}
+        self.requests: list[RecordedRequest] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        for item in integrations:
+            self.add_integration(item)
+
+    def __repr__(self) -> str:
+        return f"FakePuretalk(api_key={REDACTED!r}, integrations={len(self.integrations)})"
+
+    # --- ways to reach it ------------------------------------------------------------------
+
+    def transport(self) -> FakeTransport:
+        """An httpx transport answering from this fake, in-process."""
+        from ._transport import FakeTransport
+
+        return FakeTransport(self)
+
+    def async_transport(self) -> AsyncFakeTransport:
+        """An httpx async transport answering from this fake, in-process."""
+        from ._transport import AsyncFakeTransport
+
+        return AsyncFakeTransport(self)
+
+    def serve(self, port: int = 0) -> FakeServer:
+        """A real HTTP server on 127.0.0.1; use as ``with fake.serve() as server:``."""
+        from ._server import FakeServer
+
+        return FakeServer(self, port=port)
+
+    def client(self, **options: Any) -> Puretalk:
+        """A ``Puretalk`` wired to this fake in-process; options as for ``Puretalk``."""
+        import httpx
+
+        from .._client import Puretalk
+
+        options.setdefault("api_key", self._api_key)
+        options.setdefault("base_url", f"https://api.puretalk.test{self.base_path}")
+        return Puretalk(**options, http_client=httpx.Client(transport=self.transport()))
+
+    def async_client(self, **options: Any) -> AsyncPuretalk:
+        """An ``AsyncPuretalk`` wired to this fake in-process; options as for the client."""
+        import httpx
+
+        from .._client import AsyncPuretalk
+
+        options.setdefault("api_key", self._api_key)
+        options.setdefault("base_url", f"https://api.puretalk.test{self.base_path}")
+        transport = self.async_transport()
+        return AsyncPuretalk(**options, http_client=httpx.AsyncClient(transport=transport))
+
+    # --- seeding and fault injection -------------------------------------------------------
+
+    def add_integration(
+        self, integration: FakeIntegration | Mapping[str, Any] | None = None, **fields: Any
+    ) -> FakeIntegration:
+        """Store an integration: a FakeIntegration, its JSON shape, or keyword fields."""
+        if integration is None:
+            integration = FakeIntegration.from_json(fields)
+        elif not isinstance(integration, FakeIntegration):
+            integration = FakeIntegration.from_json({**integration, **fields})
+        with self._lock:
+            self.integrations[integration.integration_id] = integration
+        return integration
+
+    def fail_next(
+        self,
+        count: int = 1,
+        *,
+        status: int = 503,
+        retry_after: float | None = None,
+        retry_after_ms: float | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        """The next `count` requests get `status` (with Retry-After headers if given)."""
+        headers = {"content-type": "application/json"}
+        if retry_after is not None:
+            headers["retry-after"] = f"{retry_after:g}"
+        if retry_after_ms is not None:
+            headers["retry-after-ms"] = f"{retry_after_ms:g}"
+        fault = Fault("status", status=status, headers=headers, body=body or _FAULT_BODY)
+        self._add_faults(fault, count)
+
+    def drop_next(self, count: int = 1) -> None:
+        """The next `count` requests have their connection dropped without a response."""
+        self._add_faults(Fault("drop"), count)
+
+    def delay_next(self, count: int = 1, *, seconds: float) -> None:
+        """The next `count` requests are answered normally, but only after `seconds`."""
+        self._add_faults(Fault("delay", seconds=seconds), count)
+
+    def _add_faults(self, fault: Fault, count: int) -> None:
+        with self._lock:
+            self._faults.extend([fault] * count)
+
+    # --- the decision ---------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        """Answer one request (headers with lower-case names) and record it."""
+        with self._lock:
+            fault = self._faults.pop(0) if self._faults else None
+            answer = self._answer(fault, method, raw_path, headers, body)
+            self.requests.append(
+                RecordedRequest(
+                    method=method,
+                    path=raw_path,
+                    headers=dict(headers),
+                    body=body,
+                    status=None if answer.drop else answer.status,
+                )
+            )
+        return answer
+
+    def _answer(
+        self,
+        fault: Fault | None,
+        method: str,
+        raw_path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+    ) -> Answer:
+        if fault is not None and fault.kind == "drop":
+            return Answer(status=0, headers={}, body=b"", drop=True)
+        if fault is not None and fault.kind == "status":
+            return Answer(status=fault.status, headers=fault.headers, body=fault.body)
+        answer = self._route(method, raw_path, headers, body)
+        if fault is not None and fault.kind == "delay":
+            return attrs.evolve(answer, delay=fault.seconds)
+        return answer
+
+    def _route(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+        path = raw_path.split("?", 1)[0]
+        prefix = self.base_path + _ROUTE
+        segment = path[len(prefix) :] if path.startswith(prefix) else ""
+        if not segment or "/" in segment:
+            return _error(404, "Route not found")
+        if method != "PATCH":
+            return _error(405, "Method not allowed")
+        if headers.get("x-api-key") != self._api_key:
+            return _error(401, "Unauthorized: missing or invalid X-API-KEY")
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return _error(422, "Request body must be JSON")
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("api_key"), str):
+            return _error(422, "Request body must be {'data': {'api_key': <string>}}")
+        integration = self.integrations.get(unquote(segment))
+        if integration is None:
+            return _error(404, "Integration not found")
+        integration.api_key = data["api_key"]
+        now = _utcnow()
+        # Strictly later, even when two updates land within the clock's resolution.
+        integration.updated_at = max(
+            now, integration.updated_at + datetime.timedelta(microseconds=1)
+        )
+        return _json_answer(
+            200,
+            {
+                "msg": "Integration updated successfully",
+                "err": False,
+                "results": integration.to_json(),
+            },
+        )

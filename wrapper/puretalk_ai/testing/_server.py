@@ -1,0 +1,95 @@
+"""The fake as a real HTTP/1.1 server on 127.0.0.1, started and stopped by a context manager."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+import time
+from types import TracebackType
+
+from ._fake import FakePuretalk
+
+__all__ = ["FakeServer"]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the real API behind its proxy
+    server: _Server
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        answer = self.server.fake.handle(self.command, self.path, headers, body)
+        if answer.delay:
+            time.sleep(answer.delay)
+        if answer.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(answer.body)))
+        self.end_headers()
+        self.wfile.write(answer.body)
+
+    do_PATCH = do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the fake records requests itself; stderr stays quiet
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakePuretalk
+
+
+class FakeServer:
+    """Serves a FakePuretalk on 127.0.0.1 (a free port unless one is given)."""
+
+    def __init__(self, fake: FakePuretalk, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.fake = fake
+        self._server = _Server((host, port), _Handler)
+        self._server.fake = fake
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """What to pass as ``base_url``: ``http://127.0.0.1:<port>/api``."""
+        host = str(self._server.server_address[0])
+        return f"http://{host}:{self.port}{self.fake.base_path}"
+
+    def start(self) -> FakeServer:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted (the CLI's fake-server command)."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
