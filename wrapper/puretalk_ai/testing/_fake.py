@@ -29,11 +29,20 @@ def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+def _uuid_str(value: object) -> str:
+    # The spec makes integration_id a uuid; a fake that stored anything else would answer
+    # with bodies the real API never sends.
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"integration_id must be a UUID, got {value!r}") from None
+
+
 @attrs.define(slots=True)
 class FakeIntegration:
     """One stored integration. ``api_key`` is the stored third-party key."""
 
-    integration_id: str
+    integration_id: str = attrs.field(converter=_uuid_str)
     app_name: str = "elevenlabs"
     friendly_app_name: str = "ElevenLabs"
     logo: str = "https://cdn.puretalk.ai/logos/elevenlabs.png"
@@ -296,7 +305,7 @@ class FakePuretalk:
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("api_key"), str):
             return _error(422, "Request body must be {'data': {'api_key': <string>}}")
-        integration = self.integrations.get(unquote(segment))
+        integration = self.integrations.get(unquote(segment).lower())
         if integration is None:
             return _error(404, "Integration not found")
         integration.api_key = data["api_key"]

@@ -1,0 +1,167 @@
+"""update_many: one result per id, in input order, bounded concurrency, never half-way."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+import puretalk_ai
+from puretalk_ai import UpdateResult
+from puretalk_ai.testing import FakePuretalk
+from tests import audit
+from tests.secrets import CALLER_KEY
+
+IDS = [str(uuid.UUID(int=i + 1)) for i in range(12)]
+
+
+def seeded() -> FakePuretalk:
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for integration_id in IDS:
+        fake.add_integration(integration_id=integration_id, api_key="old")
+    return fake
+
+
+class InFlight(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Wraps the fake's transports; counts requests in flight and slows them a little."""
+
+    def __init__(self, fake: FakePuretalk) -> None:
+        self.sync, self.async_ = fake.transport(), fake.async_transport()
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def _enter(self) -> None:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.now -= 1
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._enter()
+        try:
+            time.sleep(0.01)
+            return self.sync.handle_request(request)
+        finally:
+            self._leave()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self._enter()
+        try:
+            await asyncio.sleep(0.01)
+            return await self.async_.handle_async_request(request)
+        finally:
+            self._leave()
+
+
+def run_many(kind: str, fake: FakePuretalk, updates: Any, **kwargs: Any) -> list[UpdateResult]:
+    transport = InFlight(fake)
+    base: dict[str, Any] = {"api_key": CALLER_KEY, "base_url": "https://api.puretalk.test/api"}
+    if kind == "sync":
+        with puretalk_ai.Puretalk(**base, http_client=httpx.Client(transport=transport)) as c:
+            results = c.integrations.update_many(updates, **kwargs)
+    else:
+
+        async def go() -> list[UpdateResult]:
+            client = httpx.AsyncClient(transport=transport)
+            async with puretalk_ai.AsyncPuretalk(**base, http_client=client) as c:
+                return await c.integrations.update_many(updates, **kwargs)
+
+        results = asyncio.run(go())
+    run_many.peak = transport.peak  # type: ignore[attr-defined]
+    for result in results:
+        audit.record_object(result)
+    return results
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_mapping_updates_every_id_in_input_order(kind: str) -> None:
+    fake = seeded()
+    updates = {integration_id: f"new-{n}" for n, integration_id in enumerate(reversed(IDS))}
+    results = run_many(kind, fake, updates, concurrency=4)
+    assert [r.integration_id for r in results] == list(updates)
+    assert all(r.ok for r in results)
+    for integration_id, key in updates.items():
+        assert fake.integrations[integration_id].api_key == key
+    assert [str(r.unwrap().integration_id) for r in results] == list(updates)
+
+
+def test_concurrency_is_bounded(kind: str) -> None:
+    fake = seeded()
+    run_many(kind, fake, [(i, "k") for i in IDS], concurrency=3)
+    assert run_many.peak == 3  # type: ignore[attr-defined]
+    run_many(kind, fake, [(i, "k") for i in IDS], concurrency=1)
+    assert run_many.peak == 1  # type: ignore[attr-defined]
+
+
+def test_failures_are_results_and_never_stop_the_rest(kind: str) -> None:
+    fake = seeded()
+    missing = str(uuid.UUID(int=999))
+    fake.fail_next(3, status=400)  # the first three requests fail, not retried
+    pairs: list[tuple[Any, Any]] = [(i, "new") for i in IDS]
+    pairs.insert(5, (missing, "new"))
+    pairs.insert(7, ("..", "new"))
+    pairs.insert(9, (IDS[0] + "-x", ""))
+    results = run_many(kind, fake, pairs, concurrency=1)
+    assert [r.integration_id for r in results] == [p[0] for p in pairs]
+    errors = {r.integration_id: type(r.error) for r in results if r.error is not None}
+    assert errors[missing] is puretalk_ai.NotFoundError
+    assert errors[".."] is ValueError
+    assert errors[IDS[0] + "-x"] is ValueError
+    assert list(errors.values()).count(puretalk_ai.BadRequestError) == 3
+    assert sum(r.ok for r in results) == len(IDS) - 3
+    with pytest.raises(puretalk_ai.NotFoundError):
+        results[5].unwrap()
+
+
+def test_duplicate_ids_are_refused_before_sending(kind: str) -> None:
+    fake = seeded()
+    with pytest.raises(ValueError, match="duplicate"):
+        run_many(kind, fake, [(IDS[0], "a"), (IDS[1], "b"), (IDS[0], "c")])
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("updates", ["abc", 42, [("only-one",)], [IDS[0]]])
+def test_malformed_updates_are_type_errors(kind: str, updates: Any) -> None:
+    with pytest.raises(TypeError):
+        run_many(kind, seeded(), updates)
+
+
+def test_bad_concurrency(kind: str) -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        run_many(kind, seeded(), {IDS[0]: "k"}, concurrency=0)
+
+
+def test_on_result_sees_every_result(kind: str) -> None:
+    seen: list[str] = []
+    results = run_many(
+        kind, seeded(), {i: "k" for i in IDS}, on_result=lambda r: seen.append(r.integration_id)
+    )
+    assert sorted(seen) == sorted(IDS)
+    assert len(results) == len(IDS)
+
+
+def test_empty_input_gives_empty_results(kind: str) -> None:
+    assert run_many(kind, seeded(), {}) == []
+
+
+def test_results_repr_hides_keys(kind: str) -> None:
+    fake = seeded()
+    fake.fail_next(1, status=422, body=b'{"err": true, "msg": "bad key sk-echo-secret-1"}')
+    results = run_many(
+        kind, fake, {IDS[0]: "sk-echo-secret-1", IDS[1]: "sk-echo-secret-2"}, concurrency=1
+    )
+    text = repr(results)
+    assert "sk-echo-secret" not in text
+    assert "UnprocessableEntityError" in text
