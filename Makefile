@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 SRC ?=
 
 .PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench clean lock
@@ -28,7 +29,13 @@ $(STAMP): requirements/dev.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-install: $(STAMP)
+# Prism (the contract tests' independent mock of the spec), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "error: make test needs Node.js and npm for the Prism contract tests (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMP) $(NODE_STAMP)
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --strip-extras --no-header --allow-unsafe --output-file requirements/dev.lock requirements/dev.in
@@ -54,7 +61,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --cache-dir=/dev/null
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
 test: validate-spec check-generated lint typecheck pytest
@@ -67,4 +74,4 @@ demo: $(STAMP)
 	$(PY) -m scripts.demo
 
 clean:
-	rm -rf $(VENV) dist build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist build .mypy_cache .pytest_cache .ruff_cache
