@@ -257,3 +257,18 @@ def test_readme_pytest_example_runs() -> None:
     assert integration.data.api_key == "new-key"
     assert fake.integrations[integration_id].api_key == "new-key"
     assert [r.status for r in fake.requests] == [503, 200]
+
+
+def test_a_reset_mid_response_is_retried(mode: Mode) -> None:
+    fake = seeded()
+    fake.reset_next(1)
+    assert mode.update(fake).data.api_key == NEW_KEY
+    assert [r.status for r in fake.requests] == [None, 200]
+
+
+def test_a_reset_without_retries_is_a_connection_error(mode: Mode) -> None:
+    fake = seeded()
+    fake.reset_next(1)
+    with pytest.raises(puretalk_ai.APIConnectionError) as caught:
+        mode.update(fake, max_retries=0)
+    assert type(caught.value) is puretalk_ai.APIConnectionError

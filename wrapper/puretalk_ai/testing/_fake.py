@@ -82,7 +82,7 @@ class FakeIntegration:
 
 @attrs.frozen(slots=True)
 class Fault:
-    """One injected failure. ``kind`` is "status", "drop" or "delay"."""
+    """One injected failure. ``kind`` is "status", "drop", "reset" or "delay"."""
 
     kind: str
     status: int = 503
@@ -100,6 +100,7 @@ class Answer:
     body: bytes
     delay: float = 0.0
     drop: bool = False
+    reset: bool = False  # start the response, then reset the connection mid-way
 
 
 @attrs.frozen(slots=True)
@@ -110,7 +111,7 @@ class RecordedRequest:
     path: str
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
-    status: int | None  # None: the connection was dropped
+    status: int | None  # None: the connection was dropped or reset
 
     @property
     def json(self) -> Any:
@@ -245,6 +246,10 @@ class FakePuretalk:
         """The next `count` requests have their connection dropped without a response."""
         self._add_faults(Fault("drop"), count)
 
+    def reset_next(self, count: int = 1) -> None:
+        """The next `count` requests get the start of a response, then a connection reset."""
+        self._add_faults(Fault("reset"), count)
+
     def delay_next(self, count: int = 1, *, seconds: float) -> None:
         """The next `count` requests are answered normally, but only after `seconds`."""
         self._add_faults(Fault("delay", seconds=seconds), count)
@@ -258,7 +263,7 @@ class FakePuretalk:
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """Answer one request (headers with lower-case names) and record it."""
         with self._lock:
-            fault = self._faults.pop(0) if self._faults else None
+            fault = self.fault_for(method, raw_path)
             answer = self._answer(fault, method, raw_path, headers, body)
             self.requests.append(
                 RecordedRequest(
@@ -266,10 +271,18 @@ class FakePuretalk:
                     path=raw_path,
                     headers=dict(headers),
                     body=body,
-                    status=None if answer.drop else answer.status,
+                    status=None if answer.drop or answer.reset else answer.status,
                 )
             )
         return answer
+
+    def fault_for(self, method: str, raw_path: str) -> Fault | None:
+        """The fault for this request: by default the next one queued by ``fail_next`` etc.
+
+        Override it for a schedule of your own (keyed by path, say, so that concurrent
+        clients still meet a deterministic plan). Called with the fake's lock held.
+        """
+        return self._faults.pop(0) if self._faults else None
 
     def _answer(
         self,
@@ -281,6 +294,8 @@ class FakePuretalk:
     ) -> Answer:
         if fault is not None and fault.kind == "drop":
             return Answer(status=0, headers={}, body=b"", drop=True)
+        if fault is not None and fault.kind == "reset":
+            return Answer(status=200, headers={}, body=b"", reset=True)
         if fault is not None and fault.kind == "status":
             return Answer(status=fault.status, headers=fault.headers, body=fault.body)
         answer = self._route(method, raw_path, headers, body)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.server
 import socket
+import struct
+import sys
 import threading
 import time
 from types import TracebackType
@@ -28,6 +30,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if answer.reset:
+            # Promise a body, send a few bytes of it, then RST (SO_LINGER with 0 timeout).
+            self.close_connection = True
+            self.wfile.write(b'HTTP/1.1 200 OK\r\ncontent-length: 512\r\n\r\n{"msg": "Integ')
+            self.wfile.flush()
+            linger = struct.pack("ii", 1, 0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+            self.connection.close()
+            return
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -43,7 +54,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops SYNs under concurrent clients
     fake: FakePuretalk
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that timed out and went away is expected here (injected delays).
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class FakeServer:

@@ -36,6 +36,8 @@ def _finish(answer: Answer, request: httpx.Request, limit: float | None) -> http
         raise httpx.ReadTimeout(
             "The fake's injected delay exceeded the read timeout", request=request
         )
+    if answer.reset:
+        raise httpx.ReadError("Connection reset by peer (injected mid-response)", request=request)
     if answer.drop:
         raise httpx.RemoteProtocolError(
             "Server disconnected without sending a response.", request=request

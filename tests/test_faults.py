@@ -1,0 +1,55 @@
+"""A small run of scripts/faults.py: the retry figures follow from the fault schedule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from scripts import faults
+from tests.helpers import ROOT
+
+N = 200  # 70 transient faults: 20 x 503, 20 x 429, 20 resets, 10 stalls
+
+
+def test_with_enough_retries_every_update_succeeds() -> None:
+    report = faults.run(updates=N, max_retries=3)
+    assert report["faults_injected"] == 70
+    assert report["succeeded"] == N
+    assert report["failed"] == 0
+    assert report["attempts_total"] == N + 70
+    assert report["max_attempts_one_call"] == 2
+
+
+def test_without_retries_each_faulted_first_attempt_fails() -> None:
+    report = faults.run(updates=N, max_retries=0)
+    assert report["failed"] == report["faults_injected"] == 70
+    assert report["attempts_total"] == N
+    assert report["errors"] == {
+        "InternalServerError": 20,
+        "RateLimitError": 20,
+        "APIConnectionError": 20,
+        "APITimeoutError": 10,
+    }
+
+
+def test_a_non_retryable_status_takes_exactly_one_attempt() -> None:
+    report = faults.run(updates=N, max_retries=3, non_retryable=True)
+    assert report["non_retryable_faults"] == 4
+    assert report["failed"] == 4
+    assert report["errors"] == {"BadRequestError": 4}
+    assert report["max_attempts_non_retryable"] == 1
+
+
+def test_the_script_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.faults", "--updates", "40"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    figures = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    for name in (
+        "updates", "faults_injected", "succeeded", "failed", "attempts_total",
+        "max_attempts_one_call",
+    ):  # fmt: skip
+        assert name in figures
+    assert figures["updates"] == "40"
+    assert figures["failed"] == "0"
