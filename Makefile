@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SRC ?=
 
-.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench clean lock
+.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench faults clean lock
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server"
@@ -72,6 +72,12 @@ build: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m scripts.demo
+
+bench: $(STAMP)
+	$(PY) -m scripts.bench
+
+faults: $(STAMP)
+	$(PY) -m scripts.faults
 
 clean:
 	rm -rf $(VENV) node_modules dist build .mypy_cache .pytest_cache .ruff_cache

@@ -7,7 +7,13 @@ everything it captured together with what the rest of the suite recorded.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +21,7 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 import puretalk_ai
+from puretalk_ai.testing import FakePuretalk
 from tests import audit
 from tests.conftest import Api, integration_json
 from tests.secrets import ALL, CALLER_KEY, NEW_KEY
@@ -73,6 +80,49 @@ def test_drive_the_surface_with_debug_logging(
     audit.SEEN.extend(caplog.text.splitlines())
     assert outcomes == len(_responses(httpx_mock))
     assert any("-> 503" in line for line in caplog.messages)
+
+
+def test_drive_bulk_and_the_cli_with_echoing_faults(tmp_path: Path) -> None:
+    ids = [str(uuid.UUID(int=n + 500)) for n in range(4)]
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for integration_id in ids:
+        fake.add_integration(integration_id=integration_id, api_key="old")
+    echo = json.dumps({"err": True, "msg": ECHO}).encode()
+    fake.fail_next(1, status=422, body=echo)
+    fake.fail_next(1, status=503, body=echo, retry_after_ms=1)
+    results = fake.client().integrations.update_many({i: NEW_KEY for i in ids}, concurrency=1)
+    assert [r.ok for r in results] == [False, True, True, True]
+    audit.record_object(results)
+    audit.record_object(fake)
+    audit.record_object(fake.requests)
+
+    csv_file = tmp_path / "keys.csv"
+    csv_file.write_text("integration_id,api_key\n" + "".join(f"{i},{NEW_KEY}\n" for i in ids))
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PURETALK_API_KEY": CALLER_KEY,
+        "PURETALK_LOG": "debug",
+    }
+    cli = str(Path(sys.executable).parent / "puretalk-ai")
+    with fake.serve() as server:
+        fake.fail_next(1, status=401, body=echo)
+        fake.fail_next(1, status=500, body=echo, retry_after_ms=1)
+        runs = [
+            [cli, "integrations", "update", ids[0], "--base-url", server.base_url],
+            [cli, "integrations", "update", ids[1], "--base-url", server.base_url],
+            [cli, "integrations", "update-many", str(csv_file), "--base-url", server.base_url],
+            [cli, "integrations", "update-many", str(csv_file), "--dry-run"],
+        ]
+        codes = []
+        for argv in runs:
+            result = subprocess.run(
+                argv, input=NEW_KEY, env=env, capture_output=True, text=True, timeout=60,
+                check=False,
+            )  # fmt: skip
+            audit.SEEN.extend([result.stdout, result.stderr])
+            codes.append(result.returncode)
+    assert codes == [12, 0, 0, 0]  # the 401 echo, then retried 500, then all ok
+    assert any("-> 500 in" in text for text in audit.SEEN)  # DEBUG lines were captured
 
 
 def test_no_secret_in_anything_the_suite_saw() -> None:

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-import attrs
 import httpx
 
 from ._exceptions import APIConnectionError, APITimeoutError, PuretalkError
@@ -25,14 +24,19 @@ __all__ = ["CallOptions", "Flow", "Send", "Sleep", "run_flow"]
 T = TypeVar("T")
 
 
-@attrs.frozen(slots=True)
+# Plain slotted classes: these are built on every call, where attrs' frozen __init__ costs.
 class Send:
-    request: httpx.Request
+    __slots__ = ("request",)
+
+    def __init__(self, request: httpx.Request) -> None:
+        self.request = request
 
 
-@attrs.frozen(slots=True)
 class Sleep:
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
 Step = Send | Sleep
@@ -40,18 +44,37 @@ Outcome = httpx.Response | httpx.RequestError | None
 Flow = Generator[Step, Outcome, T]
 
 
-@attrs.frozen(slots=True)
 class CallOptions(Generic[T]):
     """What one call needs; the parse function turns a response into T or raises."""
 
-    build_request: Callable[..., httpx.Request]
-    request_parts: Mapping[str, Any] = attrs.field(repr=False)
-    parse: Callable[[httpx.Response, Sequence[str]], T]
-    secrets: Sequence[str] = attrs.field(repr=False)
-    timeout: httpx.Timeout
-    max_retries: int
-    total_timeout: float | None
-    clock: Callable[[], float] = time.monotonic
+    __slots__ = (
+        "build_request", "clock", "max_retries", "parse", "request_parts", "secrets",
+        "timeout", "total_timeout",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        build_request: Callable[..., httpx.Request],
+        request_parts: Mapping[str, Any],
+        parse: Callable[[httpx.Response, Sequence[str]], T],
+        secrets: Sequence[str],
+        timeout: httpx.Timeout,
+        max_retries: int,
+        total_timeout: float | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.build_request = build_request
+        self.request_parts = request_parts
+        self.parse = parse
+        self.secrets = secrets
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.total_timeout = total_timeout
+        self.clock = clock
+
+    def __repr__(self) -> str:  # request_parts and secrets hold keys: never shown
+        return f"CallOptions(max_retries={self.max_retries}, timeout={self.timeout})"
 
 
 def _attempt_timeout(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+import types
 from collections.abc import Mapping
 from typing import Generic, Self, TypeVar
 
@@ -27,6 +27,14 @@ from ._response import parse_update_response
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "Puretalk"]
+
+
+def _asyncio() -> types.ModuleType:
+    # Imported on first async use: sync-only users do not pay for asyncio at import time.
+    import asyncio
+
+    return asyncio
+
 
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 T = TypeVar("T")
@@ -208,7 +216,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient]):
                 except httpx.RequestError as exc:
                     outcome = exc
             else:
-                await asyncio.sleep(step.seconds)
+                await _asyncio().sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)

@@ -8,7 +8,6 @@ where n counts the retries already made (0 for the first retry). A server's
 
 from __future__ import annotations
 
-import email.utils
 import math
 import random
 import time
@@ -46,6 +45,8 @@ def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time
         return None
     if (value := _finite(header)) is not None:
         return value
+    import email.utils  # rare: only for an HTTP-date Retry-After
+
     try:
         when = email.utils.parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from puretalk_ai_openapi.models import Integration
@@ -88,6 +86,8 @@ class Integrations:
 
         if not pairs:
             return []
+        from concurrent.futures import ThreadPoolExecutor  # only bulk users pay for it
+
         workers = min(concurrency, len(pairs))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puretalk") as pool:
             return list(pool.map(one, pairs))
@@ -160,6 +160,8 @@ class AsyncIntegrations:
         UpdateResult per id, in input order; a failed update never stops the others.
         `on_result` is called as each update finishes.
         """
+        import asyncio  # only async users pay for it
+
         pairs = normalize_updates(updates)
         gate = asyncio.Semaphore(check_concurrency(concurrency))
 

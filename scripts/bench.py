@@ -1,0 +1,286 @@
+"""make bench: the wrapper's cost measured side by side with raw httpx, in one run.
+
+Prints one `name: value` line per figure; the five headline names are stable from one
+release to the next so figures can be compared:
+  sync_wrapper_vs_httpx      wrapper time per call / raw httpx time per call
+  sync_wrapper_vs_generated  wrapper time per call / generated function time per call
+  async_bulk_vs_httpx        wrapper update_many throughput / raw httpx throughput (c=32)
+  import_vs_httpx            cold `import puretalk_ai` / cold `import httpx` (median)
+  rss_growth_mib             RSS growth over 20,000 wrapper calls
+The server is a minimal HTTP/1.1 keep-alive server in its own process on 127.0.0.1.
+Rounds alternate between the contenders, and each figure is a median over rounds, so
+machine noise hits every contender alike. Targets are read from the figures, never
+enforced by a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+INTEGRATION_ID = "123e4567-e89b-12d3-a456-426614174000"
+CALLER_KEY = "bench-caller-key"
+NEW_KEY = "bench-new-key"
+BODY = json.dumps(
+    {
+        "msg": "Integration updated successfully",
+        "err": False,
+        "results": {
+            "integration_id": INTEGRATION_ID,
+            "app_name": "elevenlabs",
+            "friendly_app_name": "ElevenLabs",
+            "logo": "https://cdn.puretalk.ai/logos/elevenlabs.png",
+            "data": {"api_key": NEW_KEY},
+            "tools": ["text_to_speech", "voice_clone"],
+            "is_custom_tool": False,
+            "created_at": "2025-01-02T03:04:05Z",
+            "updated_at": "2026-11-26T10:00:00Z",
+        },
+    }
+).encode()
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+    + str(len(BODY)).encode()
+    + b"\r\n\r\n"
+    + BODY
+)
+
+
+# --- the server (runs in a child process: python -m scripts.bench --serve) -------------------
+
+
+async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            writer.write(RESPONSE)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+async def _serve() -> None:
+    server = await asyncio.start_server(_handle, "127.0.0.1", 0, backlog=512)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.bench", "--serve"], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = process.stdout.readline().strip()
+    if not port.isdigit():
+        process.kill()
+        raise RuntimeError("the bench server did not start")
+    return process, f"http://127.0.0.1:{port}"
+
+
+# --- contenders --------------------------------------------------------------------------------
+
+
+def sync_contenders(base_url: str) -> dict[str, tuple[Callable[[], Any], Callable[[], None]]]:
+    from puretalk_ai import Puretalk
+    from puretalk_ai_openapi import AuthenticatedClient
+    from puretalk_ai_openapi.api.integrations import update_integration
+    from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
+
+    raw = httpx.Client(timeout=30)
+    url = f"{base_url}/ruth-connect/integrations/{INTEGRATION_ID}"
+    raw_headers = {"X-API-KEY": CALLER_KEY}
+
+    def raw_call() -> Any:
+        response = raw.patch(url, json={"data": {"api_key": NEW_KEY}}, headers=raw_headers)
+        response.raise_for_status()
+        return response.json()["results"]
+
+    generated = AuthenticatedClient(
+        base_url=base_url, token=CALLER_KEY, prefix="", auth_header_name="X-API-KEY"
+    )
+
+    def generated_call() -> Any:
+        body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=NEW_KEY))
+        return update_integration.sync_detailed(INTEGRATION_ID, client=generated, body=body).parsed
+
+    wrapper = Puretalk(api_key=CALLER_KEY, base_url=base_url)
+
+    def wrapper_call() -> Any:
+        return wrapper.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+
+    return {
+        "httpx": (raw_call, raw.close),
+        "generated": (generated_call, lambda: generated.get_httpx_client().close()),
+        "wrapper": (wrapper_call, wrapper.close),
+    }
+
+
+def time_per_call(call: Callable[[], Any], n: int) -> float:
+    started = time.perf_counter()
+    for _ in range(n):
+        call()
+    return (time.perf_counter() - started) / n
+
+
+def bench_sync(base_url: str, n: int, rounds: int) -> dict[str, float]:
+    contenders = sync_contenders(base_url)
+    samples: dict[str, list[float]] = {name: [] for name in contenders}
+    for call, _ in contenders.values():
+        time_per_call(call, max(50, n // 10))  # warm up connections and caches
+    order = list(contenders)
+    for round_ in range(rounds):
+        for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+            samples[name].append(time_per_call(contenders[name][0], n))
+    for _, close in contenders.values():
+        close()
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+async def _bulk_raw(base_url: str, n: int, concurrency: int) -> float:
+    async with httpx.AsyncClient(timeout=30) as client:
+        gate = asyncio.Semaphore(concurrency)
+        url = f"{base_url}/ruth-connect/integrations/{INTEGRATION_ID}"
+
+        async def one() -> Any:
+            async with gate:
+                response = await client.patch(
+                    url, json={"data": {"api_key": NEW_KEY}}, headers={"X-API-KEY": CALLER_KEY}
+                )
+                response.raise_for_status()
+                return response.json()["results"]
+
+        await asyncio.gather(*(one() for _ in range(concurrency)))  # warm the pool
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - started)
+
+
+async def _bulk_wrapper(base_url: str, n: int, concurrency: int) -> float:
+    from puretalk_ai import AsyncPuretalk
+
+    ids = [f"{INTEGRATION_ID[:-6]}{i:06d}" for i in range(n)]
+    async with AsyncPuretalk(api_key=CALLER_KEY, base_url=base_url) as client:
+        warm = {i: NEW_KEY for i in ids[:concurrency]}
+        await client.integrations.update_many(warm, concurrency=concurrency)
+        started = time.perf_counter()
+        results = await client.integrations.update_many(
+            {i: NEW_KEY for i in ids}, concurrency=concurrency
+        )
+        elapsed = time.perf_counter() - started
+    if not all(r.ok for r in results):
+        raise RuntimeError("bulk updates failed during the benchmark")
+    return n / elapsed
+
+
+def bench_bulk(base_url: str, n: int, rounds: int, concurrency: int = 32) -> dict[str, float]:
+    samples: dict[str, list[float]] = {"httpx": [], "wrapper": []}
+    for round_ in range(rounds):
+        order = ["httpx", "wrapper"] if round_ % 2 == 0 else ["wrapper", "httpx"]
+        for name in order:
+            run = _bulk_raw if name == "httpx" else _bulk_wrapper
+            samples[name].append(asyncio.run(run(base_url, n, concurrency)))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def import_time(module: str) -> float:
+    code = (
+        "import time; t = time.perf_counter(); import "
+        + module
+        + "; print(time.perf_counter() - t)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return float(result.stdout)
+
+
+def bench_import(runs: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {"httpx": [], "puretalk_ai": []}
+    for _ in range(runs):
+        for module in samples:
+            samples[module].append(import_time(module))
+    return {module: statistics.median(values) for module, values in samples.items()}
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def bench_rss(base_url: str, calls: int) -> float:
+    from puretalk_ai import Puretalk
+
+    with Puretalk(api_key=CALLER_KEY, base_url=base_url) as client:
+        for _ in range(1000):
+            client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+        gc.collect()
+        before = rss_mib()
+        for _ in range(calls):
+            client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+        gc.collect()
+        return rss_mib() - before
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark the wrapper against raw httpx.")
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")
+    args = parser.parse_args(argv)
+    if args.serve:
+        asyncio.run(_serve())
+        return 0
+    n, rounds, bulk_n, imports, rss_calls = (
+        (50, 2, 64, 3, 500) if args.quick else (1000, 5, 640, 15, 20_000)
+    )
+    server, base_url = start_server()
+    try:
+        sync = bench_sync(base_url, n, rounds)
+        bulk = bench_bulk(base_url, bulk_n, max(2, rounds - 2))
+        imported = bench_import(imports)
+        growth = bench_rss(base_url, rss_calls)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    figures = {
+        "sync_httpx_us_per_call": sync["httpx"] * 1e6,
+        "sync_generated_us_per_call": sync["generated"] * 1e6,
+        "sync_wrapper_us_per_call": sync["wrapper"] * 1e6,
+        "async_bulk_httpx_per_s": bulk["httpx"],
+        "async_bulk_wrapper_per_s": bulk["wrapper"],
+        "import_httpx_ms": imported["httpx"] * 1e3,
+        "import_puretalk_ai_ms": imported["puretalk_ai"] * 1e3,
+        "sync_wrapper_vs_httpx": sync["wrapper"] / sync["httpx"],
+        "sync_wrapper_vs_generated": sync["wrapper"] / sync["generated"],
+        "async_bulk_vs_httpx": bulk["wrapper"] / bulk["httpx"],
+        "import_vs_httpx": imported["puretalk_ai"] / imported["httpx"],
+        "rss_growth_mib": growth,
+    }
+    for name, value in figures.items():
+        print(f"{name}: {value:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
