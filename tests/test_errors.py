@@ -71,7 +71,8 @@ def test_status_picks_the_class_whatever_the_body(
     assert error.status_code == status
     assert error.response.status_code == status
     if isinstance(body, dict) and "msg" in body:
-        assert error.message == f"Error code: {status} - Integration not found"
+        assert error.message == "Integration not found"
+        assert str(error) == f"Error code: {status} - Integration not found"
         assert error.body == body
     elif isinstance(body, dict):
         assert "Route not resolved" in error.message
@@ -155,7 +156,8 @@ def test_err_true_on_a_200_is_an_error_carrying_msg(api: Api, httpx_mock: HTTPXM
     httpx_mock.add_response(status_code=200, json=body)
     with pytest.raises(APIReportedError) as caught:
         api.update()
-    assert "Integration is locked" in caught.value.message
+    assert caught.value.message == "Integration is locked"
+    assert str(caught.value) == "The API reported an error (status 200): Integration is locked"
     assert caught.value.status_code == 200
 
 
@@ -168,7 +170,8 @@ def test_status_error_echoing_the_keys_is_redacted(api: Api, httpx_mock: HTTPXMo
     for text in (str(error), repr(error), error.message, json.dumps(error.body)):
         assert NEW_KEY not in text
         assert CALLER_KEY not in text
-    assert error.message == "Error code: 422 - key *** rejected for caller ***"
+    assert error.message == "key *** rejected for caller ***"
+    assert str(error) == "Error code: 422 - key *** rejected for caller ***"
 
 
 def test_a_plain_text_echo_is_redacted_before_it_is_cut(api: Api, httpx_mock: HTTPXMock) -> None:

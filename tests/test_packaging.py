@@ -37,6 +37,7 @@ def test_wheel_ships_both_packages_with_py_typed(dist: Path) -> None:
     assert "puretalk_ai/py.typed" in names
     assert "puretalk_ai_openapi/py.typed" in names
     assert "puretalk_ai_openapi/api/integrations/update_integration.py" in names
+    assert "puretalk_ai/testing/_fake.py" in names  # the testing kit ships too
     assert not any(n.startswith(("wrapper/", "generated/", "tests/")) for n in names)
 
 
@@ -63,6 +64,9 @@ def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) 
         "    assert (pathlib.Path(mod.__file__).parent / 'py.typed').is_file(), mod\n"
         "    assert 'site-packages' in mod.__file__, mod.__file__\n"
         "print(puretalk_ai.__version__, m.version('puretalk-ai'))\n"
+        "import re\n"
+        "reqs = m.distribution('puretalk-ai').requires or []\n"
+        "print(','.join(sorted(re.split('[<>=;! ]', r)[0] for r in reqs)))\n"
     )
     result = subprocess.run(
         [str(python), "-c", probe],
@@ -73,5 +77,12 @@ def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) 
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    installed, metadata = result.stdout.split()
+    versions, requires = result.stdout.splitlines()
+    installed, metadata = versions.split()
     assert installed == metadata == puretalk_ai.__version__
+    assert requires == "attrs,httpx"  # the only runtime dependencies
+    cli = subprocess.run(
+        [str(env_dir / "bin" / "puretalk-ai"), "--version"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert cli.stdout.strip() == f"puretalk-ai {puretalk_ai.__version__}"

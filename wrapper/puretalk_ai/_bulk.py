@@ -9,6 +9,8 @@ import attrs
 
 from puretalk_ai_openapi.models import Integration
 
+from ._config import check_int
+
 __all__ = ["DEFAULT_CONCURRENCY", "UpdateResult", "normalize_updates"]
 
 DEFAULT_CONCURRENCY = 8
@@ -62,8 +64,4 @@ def normalize_updates(updates: Updates) -> list[tuple[str, str]]:
 
 
 def check_concurrency(concurrency: int) -> int:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-        raise TypeError(f"concurrency must be an int, not {type(concurrency).__name__}")
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
-    return concurrency
+    return check_int("concurrency", concurrency, 1)

@@ -111,12 +111,16 @@ def to_timeout(value: TimeoutTypes) -> httpx.Timeout:
     return httpx.Timeout(value)
 
 
-def check_max_retries(value: int) -> int:
+def check_int(name: str, value: int, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"max_retries must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"max_retries must be >= 0, got {value}")
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def check_max_retries(value: int) -> int:
+    return check_int("max_retries", value, 0)
 
 
 def check_total_timeout(value: float | None) -> float | None:

@@ -71,14 +71,18 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(PuretalkError):
-    """The API answered with a non-2xx status; subclasses name the common ones."""
+    """The API answered with a non-2xx status; subclasses name the common ones.
+
+    ``message`` is the API's ``msg`` (or a body snippet); ``str()`` adds the status.
+    """
 
     status_code: int
     response: httpx.Response
     body: Any
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
-        super().__init__(message)
+        Exception.__init__(self, f"Error code: {response.status_code} - {message}")
+        self.message = message
         self.status_code = response.status_code
         self.response = response
         self.body = body
@@ -133,7 +137,10 @@ class APIReportedError(PuretalkError):
     """A 2xx response whose body says ``"err": true``; ``message`` is the API's ``msg``."""
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
-        super().__init__(message)
+        Exception.__init__(
+            self, f"The API reported an error (status {response.status_code}): {message}"
+        )
+        self.message = message
         self.status_code = response.status_code
         self.response = response
         self.body = body

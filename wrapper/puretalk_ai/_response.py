@@ -57,10 +57,8 @@ def make_status_error(response: httpx.Response, secrets: Sequence[str]) -> APISt
     ok, body = _decode_json(response)
     shown = _body_snippet(response, secrets)
     msg = _api_message(body)
-    detail = redact_text(msg, secrets) if msg is not None else shown
-    status = response.status_code
-    message = f"Error code: {status} - {detail}"
-    return status_error_class(status)(
+    message = redact_text(msg, secrets) if msg is not None else shown
+    return status_error_class(response.status_code)(
         message, response=response, body=redact_json(body, secrets) if ok else shown
     )
 
@@ -87,7 +85,7 @@ def parse_update_response(response: httpx.Response, secrets: Sequence[str]) -> I
         msg = body.get("msg")
         text = redact_text(msg, secrets) if isinstance(msg, str) else "the API reported an error"
         raise APIReportedError(
-            f"The API reported an error (status {response.status_code}): {text}",
+            text,
             response=response,
             body=redact_json(body, secrets),
         )
