@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
+import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -31,6 +34,7 @@ OVERLAY = ROOT / "openapi" / "overlay.yaml"
 CONFIG = ROOT / "openapi" / "generator-config.yaml"
 PACKAGE = "puretalk_ai_openapi"
 TARGET = ROOT / "generated" / PACKAGE
+PROVENANCE = "provenance.json"
 
 # One segment of an Overlay target: .name or ['name'].
 _SEGMENT = re.compile(r"\.(?P<name>[A-Za-z_][\w-]*)|\['(?P<quoted>[^']*)'\]")
@@ -110,6 +114,23 @@ def generate_into(output: Path) -> None:
     for cache in output.rglob("__pycache__"):
         shutil.rmtree(cache)
     (output / "py.typed").touch()  # the generator writes it; make sure it stays
+    (output / PROVENANCE).write_text(provenance(ruff))
+
+
+def provenance(ruff: str) -> str:
+    """What the tree was made from: so that any byte changed in the inputs, even one the
+    generator ignores, or a different toolchain, shows up in check-generated's diff."""
+    ruff_version = subprocess.run(
+        [ruff, "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[-1]
+    record = {
+        "spec_sha256": hashlib.sha256(SPEC.read_bytes()).hexdigest(),
+        "overlay_sha256": hashlib.sha256(OVERLAY.read_bytes()).hexdigest(),
+        "config_sha256": hashlib.sha256(CONFIG.read_bytes()).hexdigest(),
+        "openapi_python_client": importlib.metadata.version("openapi-python-client"),
+        "ruff": ruff_version,
+    }
+    return json.dumps(record, indent=2) + "\n"
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -82,6 +83,25 @@ def test_a_spec_change_fails_the_check_and_reaches_the_models(
     assert generate.main(["--check"]) == 1
     # expected (fresh, with the new field) -> committed (without it)
     assert "\n-    region: str | Unset = UNSET\n" in capsys.readouterr().out
+
+
+def test_any_byte_of_the_spec_fails_the_check_even_one_the_generator_ignores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = tmp_path / "puretalk.yaml"
+    changed.write_bytes(generate.SPEC.read_bytes().replace(b"name: MIT", b"name: MIT "))
+    monkeypatch.setattr(generate, "SPEC", changed)
+    assert generate.main(["--check"]) == 1
+    out = capsys.readouterr().out
+    assert "--- expected/provenance.json" in out
+    assert '"spec_sha256"' in out
+
+
+def test_provenance_names_the_toolchain(fresh_tree: Path) -> None:
+    record = json.loads((fresh_tree / "provenance.json").read_text())
+    assert record["openapi_python_client"] == "0.29.1"
+    assert record["ruff"] == "0.17.6"
+    assert len(record["spec_sha256"]) == 64
 
 
 def test_a_missing_ruff_is_an_error_not_a_warning(

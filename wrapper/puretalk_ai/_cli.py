@@ -255,6 +255,10 @@ def load_seed(path: str | None) -> list[dict[str, Any]]:
     return items
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # leave serve_forever through the same path as Ctrl-C
+
+
 def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     from .testing import FakeIntegration, FakePuretalk
 
@@ -270,7 +274,7 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
         server = fake.serve(port=args.port)
     except OSError as exc:
         raise CliError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"fake Puretalk listening at {server.base_url}", file=out)
     print(f"accepts X-API-KEY = ${args.api_key_env}; integrations:", file=out)
     for item in seeded:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,21 +73,25 @@ def snippet(text: str, limit: int = SNIPPET_LIMIT) -> str:
 # a server echoes them (not only in secret-named fields). Bounded: old keys age out.
 MAX_REMEMBERED = 1024
 _remembered: dict[str, None] = {}
+_remembered_lock = threading.Lock()  # update_many's worker threads add keys concurrently
 
 
 def remember_secret(secret: str) -> None:
     if secret in _remembered:
         return
-    _remembered[secret] = None
-    if len(_remembered) > MAX_REMEMBERED:
-        del _remembered[next(iter(_remembered))]
+    with _remembered_lock:
+        _remembered[secret] = None
+        if len(_remembered) > MAX_REMEMBERED:
+            del _remembered[next(iter(_remembered))]
 
 
 def _masked(name: str, value: Any) -> str:
     if is_secret_name(name) and not isinstance(value, Unset) and value is not None:
         return repr(REDACTED)
     if isinstance(value, str):
-        return repr(redact_text(value, _remembered))
+        with _remembered_lock:
+            remembered = tuple(_remembered)
+        return repr(redact_text(value, remembered))
     if isinstance(value, dict):
         inner = ", ".join(f"{_masked('', k)}: {_masked(str(k), v)}" for k, v in value.items())
         return "{" + inner + "}"
