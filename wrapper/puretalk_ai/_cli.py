@@ -24,7 +24,7 @@ import attrs
 from . import _exceptions as errors
 from ._bulk import UpdateResult
 from ._client import Puretalk
-from ._config import DEFAULT_TIMEOUT
+from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._redaction import redact_json
 from ._version import __version__
 
@@ -176,7 +176,7 @@ def _client(args: argparse.Namespace) -> Puretalk:
     return Puretalk(
         base_url=args.base_url,
         timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-        max_retries=args.max_retries if args.max_retries is not None else 2,
+        max_retries=args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
     )
 
 

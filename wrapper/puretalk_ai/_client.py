@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import types
 from collections.abc import Mapping
 from typing import Generic, Self, TypeVar
 
@@ -22,18 +21,11 @@ from ._config import (
     check_max_retries,
     to_timeout,
 )
-from ._request import check_api_key, check_integration_id, update_request_parts
+from ._request import update_request_parts
 from ._response import parse_update_response
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "Puretalk"]
-
-
-def _asyncio() -> types.ModuleType:
-    # Imported on first async use: sync-only users do not pay for asyncio at import time.
-    import asyncio
-
-    return asyncio
 
 
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
@@ -136,8 +128,6 @@ class _BaseClient(Generic[_HttpT]):
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> CallOptions[Integration]:
-        check_integration_id(integration_id)
-        check_api_key(api_key)
         config = self._config
         return CallOptions(
             build_request=self._http.build_request,
@@ -216,7 +206,9 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient]):
                 except httpx.RequestError as exc:
                     outcome = exc
             else:
-                await _asyncio().sleep(step.seconds)
+                import asyncio  # on first async use: sync-only users never import it
+
+                await asyncio.sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)

@@ -43,11 +43,14 @@ def update_request_parts(
 ) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client.build_request`` (timeout added per attempt).
 
-    The path and body come from the generated endpoint, so they follow the spec; the id
-    becomes exactly one percent-encoded path segment there.
+    Checks the id, then the key, before anything else. The path and body come from the
+    generated endpoint, so they follow the spec; the id becomes exactly one
+    percent-encoded path segment there.
     """
+    check_integration_id(integration_id)
+    check_api_key(api_key)
     body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=api_key))
-    parts = _get_kwargs(check_integration_id(integration_id), body=body)
+    parts = _get_kwargs(integration_id, body=body)
     merged = dict(parts["headers"])
     merged.update(headers)
     if extra_headers:
