@@ -56,6 +56,9 @@ RESPONSE = (
 )
 
 
+_ID = INTEGRATION_ID.encode()
+
+
 # --- the server (runs in a child process: python -m scripts.bench --serve) -------------------
 
 
@@ -69,7 +72,10 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                     length = int(line[15:])
             if length:
                 await reader.readexactly(length)
-            writer.write(RESPONSE)
+            # Echo the id from the path (ids here are all 36 characters, so the length
+            # holds): the wrapper refuses an answer about another integration.
+            target = head.split(b" ", 2)[1].rsplit(b"/", 1)[-1]
+            writer.write(RESPONSE.replace(_ID, target) if len(target) == len(_ID) else RESPONSE)
             await writer.drain()
     except (asyncio.IncompleteReadError, ConnectionError):
         pass

@@ -10,7 +10,7 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from puretalk_ai import DEFAULT_BASE_URL, AsyncPuretalk, Puretalk, PuretalkError
-from tests.conftest import BASE_URL, integration_json
+from tests.conftest import BASE_URL, INTEGRATION_ID, integration_json
 from tests.secrets import CALLER_KEY
 
 CLIENTS = [Puretalk, AsyncPuretalk]
@@ -108,7 +108,7 @@ def test_users_http_client_carries_the_requests_with_our_auth(httpx_mock: HTTPXM
     httpx_mock.add_response(json=integration_json())
     user_client = httpx.Client(headers={"X-Proxy-Tag": "corp"})
     with Puretalk(api_key=CALLER_KEY, base_url=BASE_URL, http_client=user_client) as client:
-        client.integrations.update("abc", api_key="k")
+        client.integrations.update(INTEGRATION_ID, api_key="k")
     request = httpx_mock.get_requests()[0]
     assert request.headers["x-proxy-tag"] == "corp"
     assert request.headers["x-api-key"] == CALLER_KEY
@@ -125,7 +125,7 @@ def test_custom_transport_is_used() -> None:
 
     user_client = httpx.Client(transport=httpx.MockTransport(handler))
     client = Puretalk(api_key=CALLER_KEY, base_url=BASE_URL, http_client=user_client)
-    assert client.integrations.update("abc", api_key="k").app_name == "elevenlabs"
+    assert client.integrations.update(INTEGRATION_ID, api_key="k").app_name == "elevenlabs"
     assert len(seen) == 1
 
 
@@ -133,16 +133,16 @@ def test_with_options_shares_the_pool_and_overrides(httpx_mock: HTTPXMock) -> No
     httpx_mock.add_response(status_code=503, is_reusable=True)
     client = Puretalk(api_key=CALLER_KEY, base_url=BASE_URL)
     copy = client.with_options(max_retries=0, timeout=2.0, total_timeout=9.0)
-    assert copy._http is client._http
+    assert copy._sender is client._sender
     assert (copy.max_retries, copy.total_timeout, copy.timeout) == (0, 9.0, httpx.Timeout(2.0))
     assert (client.max_retries, client.total_timeout) == (2, None)
     with pytest.raises(PuretalkError):
-        copy.integrations.update("abc", api_key="k")
+        copy.integrations.update(INTEGRATION_ID, api_key="k")
     assert len(httpx_mock.get_requests()) == 1
     copy.close()
-    assert not client._http.is_closed  # closing a copy leaves the shared pool open
+    assert not client.is_closed  # closing a copy leaves the shared pool open
     client.close()
-    assert client._http.is_closed
+    assert client.is_closed
 
 
 def test_with_options_still_checks_the_base_url() -> None:
@@ -153,17 +153,17 @@ def test_with_options_still_checks_the_base_url() -> None:
 
 def test_sync_context_manager_closes_its_pool() -> None:
     with Puretalk(api_key=CALLER_KEY) as client:
-        assert not client._http.is_closed
-    assert client._http.is_closed
+        assert not client.is_closed
+    assert client.is_closed
 
 
 def test_async_context_manager_closes_its_pool() -> None:
     async def run() -> AsyncPuretalk:
         async with AsyncPuretalk(api_key=CALLER_KEY) as client:
-            assert not client._http.is_closed
+            assert not client.is_closed
         return client
 
-    assert asyncio.run(run())._http.is_closed
+    assert asyncio.run(run()).is_closed
 
 
 def test_async_users_client_is_left_open(httpx_mock: HTTPXMock) -> None:
@@ -172,7 +172,7 @@ def test_async_users_client_is_left_open(httpx_mock: HTTPXMock) -> None:
     async def run() -> httpx.AsyncClient:
         user_client = httpx.AsyncClient()
         async with AsyncPuretalk(api_key=CALLER_KEY, http_client=user_client) as client:
-            await client.integrations.update("abc", api_key="k")
+            await client.integrations.update(INTEGRATION_ID, api_key="k")
         return user_client
 
     user_client = asyncio.run(run())

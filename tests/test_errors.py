@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from pytest_httpx import HTTPXMock
 
 import puretalk_ai
 from puretalk_ai import (
+    UNSET,
     APIReportedError,
     APIResponseValidationError,
     APIStatusError,
@@ -23,7 +25,7 @@ from puretalk_ai import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from tests.conftest import Api, integration_json
+from tests.conftest import INTEGRATION_ID, Api, integration_json
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 STATUS_CLASSES: list[tuple[int, type[APIStatusError]]] = [
@@ -128,8 +130,6 @@ def test_a_2xx_body_off_the_spec_is_a_validation_error(
 @pytest.mark.parametrize(
     ("field", "value", "where"),
     [
-        ("integration_id", "not-a-uuid", ""),
-        ("integration_id", 12, ""),
         ("created_at", "yesterday", ""),
         ("updated_at", 1700000000, ""),
         ("app_name", 5, " at results.app_name"),
@@ -140,15 +140,75 @@ def test_a_2xx_body_off_the_spec_is_a_validation_error(
         ("data", {"api_key": 7}, " at results.data.api_key"),
     ],
 )
-def test_wrong_field_types_are_validation_errors(
+def test_wrong_field_types_are_validation_errors_when_strict(
     api: Api, httpx_mock: HTTPXMock, field: str, value: Any, where: str
 ) -> None:
     httpx_mock.add_response(json=integration_json(**{field: value}))
     with pytest.raises(APIResponseValidationError) as caught:
-        api.update()
+        api.update(client={"strict_response_validation": True})
     assert f"does not match the spec{where};" in caught.value.message
+    assert "Puretalk reported success (status 200), so the change may have been applied" in (
+        caught.value.message
+    )
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("logo", None),
+        ("created_at", "yesterday"),
+        ("updated_at", 1700000000),
+        ("app_name", 5),
+        ("tools", ["tts", 3]),
+        ("is_custom_tool", "no"),
+        ("data", {"api_key": 7}),
+        ("integration_id", None),
+    ],
+)
+def test_success_is_success_fields_off_the_spec_are_reported_not_raised(
+    api: Api,
+    httpx_mock: HTTPXMock,
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+    value: Any,
+) -> None:
+    httpx_mock.add_response(json=integration_json(**{field: value}))
+    with caplog.at_level(logging.WARNING, logger="puretalk_ai"):
+        raw = api.raw()
+    integration = raw.parse()
+    assert raw.drifted_fields == (field,)
+    assert getattr(integration, field) is UNSET
+    assert integration.additional_properties[field] == value
+    assert integration.app_name == ("elevenlabs" if field != "app_name" else UNSET)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert field in warnings[0].getMessage()
+    assert repr(value) not in warnings[0].getMessage().split(":", 2)[-1].replace(field, "")
+
+
+def test_a_clean_response_reports_no_drift(api: Api, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json=integration_json())
+    assert api.raw().drifted_fields == ()
+
+
+@pytest.mark.parametrize("returned", ["not-a-uuid", 12, "00000000-0000-4000-8000-000000000000"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_response_about_another_integration_is_never_a_success(
+    api: Api, httpx_mock: HTTPXMock, returned: Any, strict: bool
+) -> None:
+    httpx_mock.add_response(json=integration_json(integration_id=returned))
+    with pytest.raises(APIResponseValidationError) as caught:
+        api.update(client={"strict_response_validation": strict})
+    assert "another integration than the one requested" in caught.value.message
+
+
+def test_the_same_uuid_in_another_form_is_the_same_integration(
+    api: Api, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(json=integration_json(integration_id=INTEGRATION_ID.upper()))
+    assert str(api.update().integration_id) == INTEGRATION_ID
 
 
 def test_err_true_on_a_200_is_an_error_carrying_msg(api: Api, httpx_mock: HTTPXMock) -> None:

@@ -89,13 +89,15 @@ def test_any_response_is_an_integration_or_a_puretalk_error(
 
 
 @settings(max_examples=400, deadline=None)
-@given(integration_id=st.text(max_size=40) | st.from_type(object))
+@given(
+    integration_id=st.text(max_size=40) | st.text(min_size=250, max_size=300) | st.from_type(object)
+)
 def test_any_id_is_refused_or_sent_as_exactly_one_segment(integration_id: Any) -> None:
     sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
-        return httpx.Response(200, json=integration_json())
+        return httpx.Response(200, json=integration_json(integration_id=integration_id))
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
     client = Puretalk(api_key="fuzz-key", base_url=BASE, http_client=http, max_retries=0)

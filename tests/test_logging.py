@@ -16,7 +16,7 @@ from tests.secrets import CALLER_KEY, NEW_KEY
 LINE = re.compile(
     r"^PATCH /api/ruth-connect/integrations/(?P<id>\S+) -> (?P<result>\S+) in "
     r"(?P<ms>\d+\.\d) ms \(attempt (?P<attempt>\d)/(?P<of>\d); "
-    r"(?P<then>retrying in [\d.]+ s|no retry)\)$"
+    r"(?P<then>retrying in [\d.]+ s|no retry|giving up|.*; giving up)\)$"
 )
 
 

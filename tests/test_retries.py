@@ -109,12 +109,35 @@ def test_retry_after_is_honoured(api: Api, httpx_mock: HTTPXMock, headers: dict[
     assert time.monotonic() - started >= 0.15
 
 
-def test_retry_after_beyond_the_cap_falls_back_to_backoff(api: Api, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(status_code=429, headers={"retry-after": "3600"})
-    httpx_mock.add_response(json=integration_json())
-    started = time.monotonic()
-    api.update()
-    assert time.monotonic() - started < 5  # not an hour: the (millisecond) backoff ran
+@pytest.mark.parametrize(
+    ("headers", "asked"),
+    [({"retry-after": "3600"}, 3600.0), ({"retry-after-ms": "61000"}, 61.0)],
+)
+def test_retry_after_beyond_the_cap_means_no_retry(
+    api: Api, httpx_mock: HTTPXMock, headers: dict[str, str], asked: float
+) -> None:
+    httpx_mock.add_response(status_code=429, headers=headers)
+    with pytest.raises(RateLimitError) as caught:
+        api.update()
+    assert caught.value.retry_after == asked
+    assert len(httpx_mock.get_requests()) == 1  # the server was not hammered
+
+
+def test_retry_after_within_the_cap_is_exposed_and_honoured(
+    api: Api, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(status_code=503, headers={"retry-after-ms": "5"}, is_reusable=True)
+    with pytest.raises(InternalServerError) as caught:
+        api.update(max_retries=1)
+    assert caught.value.retry_after == 0.005
+    assert len(httpx_mock.get_requests()) == 2
+
+
+def test_status_errors_without_an_ask_have_no_retry_after(api: Api, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=404, json={"err": True, "msg": "nope"})
+    with pytest.raises(APIStatusError) as caught:
+        api.update()
+    assert caught.value.retry_after is None
 
 
 # --- the I/O-free pieces ------------------------------------------------------------------
@@ -145,9 +168,8 @@ def test_retry_delay_backoff_formula(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_retry, "MAX_DELAY", 8.0)
     assert [retry_delay(n, rng=lambda: 0.0) for n in range(6)] == [0.5, 1, 2, 4, 8, 8]
     assert retry_delay(0, rng=lambda: 1.0) == 0.375  # jitter takes off at most 25 %
-    assert retry_delay(2, {"retry-after": "61"}, rng=lambda: 0.0) == 2.0  # beyond the cap
-    assert retry_delay(2, {"retry-after": "60"}, rng=lambda: 0.0) == 60.0
-    assert retry_delay(2, {"retry-after": "-1"}, rng=lambda: 0.0) == 2.0
+    assert retry_delay(2, 60.0, rng=lambda: 0.0) == 60.0
+    assert retry_delay(2, -1.0, rng=lambda: 0.0) == 2.0  # a date in the past: backoff
 
 
 # --- against a real loopback server -------------------------------------------------------

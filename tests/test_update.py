@@ -85,9 +85,9 @@ def test_raw_response_exposes_status_headers_and_the_same_parse(
     assert repr(raw) == "<RawResponse [200]>"
 
 
-def test_extra_headers_are_sent_but_cannot_replace_the_key(api: Api, httpx_mock: HTTPXMock) -> None:
+def test_extra_headers_are_sent(api: Api, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json=integration_json())
-    api.update(extra_headers={"X-Trace": "t-1", "x-api-key": "other"})
+    api.update(extra_headers={"X-Trace": "t-1"})
     request = httpx_mock.get_requests()[0]
     assert request.headers["x-trace"] == "t-1"
     assert request.headers.get_list("x-api-key") == [CALLER_KEY]
@@ -95,10 +95,49 @@ def test_extra_headers_are_sent_but_cannot_replace_the_key(api: Api, httpx_mock:
 
 def test_default_headers_are_sent_on_every_request(api: Api, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json=integration_json())
-    api.update(client={"default_headers": {"X-Team": "voice", "X-API-KEY": "nope"}})
+    api.update(client={"default_headers": {"X-Team": "voice"}})
     request = httpx_mock.get_requests()[0]
     assert request.headers["x-team"] == "voice"
     assert request.headers.get_list("x-api-key") == [CALLER_KEY]
+
+
+def _headers_kwargs(where: str, headers: dict[str, Any]) -> dict[str, Any]:
+    if where == "extra_headers":
+        return {"extra_headers": headers}
+    return {"client": {"default_headers": headers}}
+
+
+RESERVED = ["X-API-KEY", "x-api-key", "Content-Length", "Host", "Transfer-Encoding"]
+BAD_VALUES = ["a\r\nX-Evil: 1", "line\nbreak", "nul\x00", "caf\u00e9", 5, " padded"]
+
+
+@pytest.mark.parametrize("name", RESERVED)
+@pytest.mark.parametrize("where", ["extra_headers", "default_headers"])
+def test_headers_the_sdk_owns_are_refused_before_sending(
+    api: Api, httpx_mock: HTTPXMock, name: str, where: str
+) -> None:
+    with pytest.raises(ValueError, match=f"the {name} header is set by the SDK alone"):
+        api.update(**_headers_kwargs(where, {name: "sk-would-be-secret"}))
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("value", BAD_VALUES)
+@pytest.mark.parametrize("where", ["extra_headers", "default_headers"])
+def test_invalid_header_values_are_refused_unechoed_and_never_retried(
+    api: Api, httpx_mock: HTTPXMock, value: Any, where: str
+) -> None:
+    with pytest.raises(ValueError, match="must be a str of visible ASCII") as caught:
+        api.update(**_headers_kwargs(where, {"X-Trace": value}))
+    assert "X-Trace" in str(caught.value)
+    assert str(value) not in str(caught.value)
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("name", ["Bad Name", "x:y", "", "\u00e9t\u00e9", "a\r\nb"])
+def test_invalid_header_names_are_refused(api: Api, httpx_mock: HTTPXMock, name: str) -> None:
+    with pytest.raises(ValueError, match="invalid header name"):
+        api.update(extra_headers={name: "v"})
+    assert httpx_mock.get_requests() == []
 
 
 def test_per_call_timeout_reaches_the_request(api: Api, httpx_mock: HTTPXMock) -> None:
@@ -168,7 +207,7 @@ def test_bad_api_key_raises_before_sending(
 def test_the_id_is_exactly_one_encoded_segment(
     api: Api, httpx_mock: HTTPXMock, integration_id: str, segment: str
 ) -> None:
-    httpx_mock.add_response(json=integration_json())
+    httpx_mock.add_response(json=integration_json(integration_id=integration_id))
     api.update(integration_id)
     request = httpx_mock.get_requests()[0]
     raw_path = request.url.raw_path.decode()

@@ -1,23 +1,26 @@
 """One API call as an I/O-free flow: the sync and async clients only carry out its steps.
 
-``update_flow`` is a generator. It yields ``Send(request)`` and receives the
-``httpx.Response`` or the ``httpx.RequestError`` the client got; it yields
-``Sleep(seconds)`` and receives ``None``. It returns the parsed result or raises the
-typed error. Retries, timeouts, the total deadline and logging are decided here, once.
+``run_flow`` is a generator. It yields ``Send(request, wall)`` and receives the complete
+``httpx.Response`` or the exception that stood for it (see ``_transport``); it yields
+``Sleep(seconds)`` and receives ``None``. It returns the parsed result or raises the typed
+error. Retries, timeouts, the deadlines and logging are decided here, once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Generator
+from typing import Generic, TypeVar
 
 import httpx
 
-from ._exceptions import APIConnectionError, APITimeoutError, PuretalkError
+from ._config import attempt_limit
+from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, PuretalkError
 from ._logs import logger
-from ._retry import is_retryable_status, retry_delay
+from ._redaction import Secrets
+from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
+from ._transport import RequestParts, detached, redacted_request
 
 __all__ = ["CallOptions", "Flow", "Send", "Sleep", "run_flow"]
 
@@ -26,10 +29,13 @@ T = TypeVar("T")
 
 # Plain slotted classes: these are built on every call, where attrs' frozen __init__ costs.
 class Send:
-    __slots__ = ("request",)
+    """Send this request; the whole attempt must end within ``wall`` seconds (None: no limit)."""
 
-    def __init__(self, request: httpx.Request) -> None:
+    __slots__ = ("request", "wall")
+
+    def __init__(self, request: httpx.Request, wall: float | None) -> None:
         self.request = request
+        self.wall = wall
 
 
 class Sleep:
@@ -40,7 +46,7 @@ class Sleep:
 
 
 Step = Send | Sleep
-Outcome = httpx.Response | httpx.RequestError | None
+Outcome = httpx.Response | Exception | None
 Flow = Generator[Step, Outcome, T]
 
 
@@ -48,24 +54,24 @@ class CallOptions(Generic[T]):
     """What one call needs; the parse function turns a response into T or raises."""
 
     __slots__ = (
-        "build_request", "clock", "max_retries", "parse", "request_parts", "secrets",
+        "build_request", "clock", "max_retries", "parse", "parts", "secrets",
         "timeout", "total_timeout",
     )  # fmt: skip
 
     def __init__(
         self,
         *,
-        build_request: Callable[..., httpx.Request],
-        request_parts: Mapping[str, Any],
-        parse: Callable[[httpx.Response, Sequence[str]], T],
-        secrets: Sequence[str],
+        build_request: Callable[[RequestParts, httpx.Timeout], httpx.Request],
+        parts: RequestParts,
+        parse: Callable[[httpx.Response, Secrets], T],
+        secrets: Secrets,
         timeout: httpx.Timeout,
         max_retries: int,
         total_timeout: float | None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.build_request = build_request
-        self.request_parts = request_parts
+        self.parts = parts
         self.parse = parse
         self.secrets = secrets
         self.timeout = timeout
@@ -73,7 +79,7 @@ class CallOptions(Generic[T]):
         self.total_timeout = total_timeout
         self.clock = clock
 
-    def __repr__(self) -> str:  # request_parts and secrets hold keys: never shown
+    def __repr__(self) -> str:  # parts and secrets hold keys: never shown
         return f"CallOptions(max_retries={self.max_retries}, timeout={self.timeout})"
 
 
@@ -92,15 +98,18 @@ def _attempt_timeout(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:
 
 
 def _transport_error(
-    exc: httpx.RequestError, request: httpx.Request
+    exc: Exception, request: httpx.Request, secrets: Secrets
 ) -> tuple[APIConnectionError, bool]:
     """The SDK error for a failed request and whether retrying it may help."""
+    shown = redacted_request(request, secrets)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request=request), True
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request=shown), True
     retryable = isinstance(exc, httpx.TransportError)
-    return APIConnectionError(
-        f"Connection error ({type(exc).__name__}).", request=request
-    ), retryable
+    return APIConnectionError(f"Connection error ({type(exc).__name__}).", request=shown), retryable
+
+
+def _path(request: httpx.Request) -> str:
+    return request.url.raw_path.split(b"?", 1)[0].decode("ascii")
 
 
 def _log_attempt(
@@ -109,69 +118,81 @@ def _log_attempt(
     elapsed: float,
     attempt: int,
     attempts: int,
-    delay: float | None,
+    then: str,
 ) -> None:
-    then = f"retrying in {delay:.3f} s" if delay is not None else "no retry"
-    logger.debug(
-        "%s %s -> %s in %.1f ms (attempt %d/%d; %s)",
-        request.method,
-        request.url.raw_path.split(b"?", 1)[0].decode("ascii"),
-        result,
-        elapsed * 1000.0,
-        attempt,
-        attempts,
-        then,
-    )
+    # DEBUG: every attempt. INFO: only the attempts that lead to a retry or a give-up.
+    level = logging.DEBUG if then == "no retry" else logging.INFO
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
+            "%s %s -> %s in %.1f ms (attempt %d/%d; %s)",
+            request.method,
+            _path(request),
+            result,
+            elapsed * 1000.0,
+            attempt,
+            attempts,
+            then,
+        )
 
 
 def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
-    """The whole call: attempts, classification, retries and the deadline."""
+    """The whole call: attempts, classification, retries and the deadlines."""
     clock = options.clock
+    secrets = options.secrets
     attempts = options.max_retries + 1
     deadline = None if options.total_timeout is None else clock() + options.total_timeout
-    debug = logger.isEnabledFor(logging.DEBUG)
+    limit = attempt_limit(options.timeout)
     last_error: PuretalkError | None = None
     for attempt in range(1, attempts + 1):
         timeout = options.timeout
+        wall = limit
         if deadline is not None:
             remaining = deadline - clock()
             if remaining <= 0:
                 break
             timeout = _attempt_timeout(timeout, remaining)
-        request = options.build_request(**options.request_parts, timeout=timeout)
+            wall = remaining if wall is None else min(wall, remaining)
+        request = options.build_request(options.parts, timeout)
         started = clock()
-        outcome = yield Send(request)
+        outcome = yield Send(request, wall)
         elapsed = clock() - started
+        asked: float | None = None
         if isinstance(outcome, httpx.Response):
             status = outcome.status_code
-            retryable = is_retryable_status(status) and attempt < attempts
-            if not retryable:
-                if debug:
-                    _log_attempt(request, str(status), elapsed, attempt, attempts, None)
-                return outcome, options.parse(outcome, options.secrets)
+            retryable = is_retryable_status(status)
+            if not (retryable and attempt < attempts):
+                then = "giving up" if retryable and attempts > 1 else "no retry"
+                _log_attempt(request, str(status), elapsed, attempt, attempts, then)
+                return outcome, options.parse(outcome, secrets)
             # parse() raises the typed error for a non-2xx status.
             try:
-                options.parse(outcome, options.secrets)
+                options.parse(outcome, secrets)
             except PuretalkError as exc:
                 last_error = exc
-            headers: Mapping[str, str] | None = outcome.headers
+            if isinstance(last_error, APIStatusError):
+                asked = last_error.retry_after
             result = str(status)
         else:
             assert outcome is not None
-            last_error, retryable = _transport_error(outcome, request)
-            headers = None
+            last_error, retryable = _transport_error(outcome, request, secrets)
             result = type(outcome).__name__
             if not retryable or attempt == attempts:
-                if debug:
-                    _log_attempt(request, result, elapsed, attempt, attempts, None)
-                raise last_error from outcome
-        delay = retry_delay(attempt - 1, headers)
+                _log_attempt(request, result, elapsed, attempt, attempts, "giving up")
+                raise last_error from detached(outcome, secrets)
+        if asked is not None and asked > MAX_RETRY_AFTER:
+            # The server asked for a longer pause than we would ever sleep: hammering it
+            # sooner is rude and pointless, so the caller gets the error (and retry_after).
+            _log_attempt(
+                request, result, elapsed, attempt, attempts, f"server asks {asked:.0f} s; giving up"
+            )
+            assert last_error is not None
+            raise last_error
+        delay = retry_delay(attempt - 1, asked)
         if deadline is not None and clock() + delay >= deadline:
-            if debug:
-                _log_attempt(request, result, elapsed, attempt, attempts, None)
+            _log_attempt(request, result, elapsed, attempt, attempts, "total_timeout; giving up")
             break
-        if debug:
-            _log_attempt(request, result, elapsed, attempt, attempts, delay)
+        _log_attempt(request, result, elapsed, attempt, attempts, f"retrying in {delay:.3f} s")
         yield Sleep(delay)
     raise APITimeoutError(
         f"total_timeout of {options.total_timeout} s ran out"

@@ -12,6 +12,7 @@ from puretalk_ai_openapi.models import Integration
 
 from ._call import CallOptions, Flow, Send
 from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     NOT_GIVEN,
@@ -21,23 +22,27 @@ from ._config import (
     check_max_retries,
     to_timeout,
 )
+from ._redaction import Secrets
 from ._request import update_request_parts
-from ._response import parse_update_response
+from ._response import UpdateParser
+from ._transport import AsyncSender, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "Puretalk"]
 
 
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
+_SenderT = TypeVar("_SenderT", SyncSender, AsyncSender)
 T = TypeVar("T")
 
 
-class _BaseClient(Generic[_HttpT]):
+class _BaseClient(Generic[_HttpT, _SenderT]):
     """What both clients share: configuration, options, repr. No I/O here."""
 
     _http_client_type: type[_HttpT]
+    _sender_type: type[_SenderT]
     _config: ClientConfig
-    _http: _HttpT
+    _sender: _SenderT
     _owns_http: bool
 
     def __init__(
@@ -49,6 +54,8 @@ class _BaseClient(Generic[_HttpT]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         total_timeout: float | None = None,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
         http_client: _HttpT | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, self._http_client_type):
@@ -63,11 +70,15 @@ class _BaseClient(Generic[_HttpT]):
             max_retries=max_retries,
             total_timeout=total_timeout,
             default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
         )
         self._owns_http = http_client is None
         # Timeouts and redirects are set per request, so a user's client keeps its
         # transport and proxies but not its policies.
-        self._http = http_client or self._http_client_type(follow_redirects=False)
+        self._sender = self._sender_type(
+            self._config.base_url, http_client, self._config.max_response_bytes
+        )
         self._init_resources()
 
     @property
@@ -86,6 +97,19 @@ class _BaseClient(Generic[_HttpT]):
     def total_timeout(self) -> float | None:
         return self._config.total_timeout
 
+    @property
+    def is_closed(self) -> bool:
+        """True once the connection pool this client uses is closed."""
+        return self._sender.is_closed
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self._config.max_response_bytes
+
+    @property
+    def strict_response_validation(self) -> bool:
+        return self._config.strict_response_validation
+
     def with_options(
         self,
         *,
@@ -95,10 +119,13 @@ class _BaseClient(Generic[_HttpT]):
         max_retries: int | None = None,
         total_timeout: float | NotGiven | None = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = None,
+        strict_response_validation: bool | None = None,
     ) -> Self:
         """A copy with some options changed, sharing this client's connection pool.
 
-        Closing the copy leaves the pool open; close the original when done.
+        Closing the copy leaves the pool open; close the original when done. A new
+        ``base_url`` or ``max_response_bytes`` gets a pool of its own.
         """
         config = self._config
         copy = type(self).__new__(type(self))
@@ -111,9 +138,28 @@ class _BaseClient(Generic[_HttpT]):
                 config.total_timeout if isinstance(total_timeout, NotGiven) else total_timeout
             ),
             default_headers={**config.default_headers, **(default_headers or {})},
+            max_response_bytes=(
+                config.max_response_bytes if max_response_bytes is None else max_response_bytes
+            ),
+            strict_response_validation=(
+                config.strict_response_validation
+                if strict_response_validation is None
+                else strict_response_validation
+            ),
         )
-        copy._http = self._http
-        copy._owns_http = False
+        if (
+            copy._config.base_url == config.base_url
+            and copy._config.max_response_bytes == config.max_response_bytes
+        ):
+            copy._sender = self._sender
+            copy._owns_http = False
+        else:  # the own transport's proxy and the body cap depend on these
+            copy._sender = self._sender_type(
+                copy._config.base_url,
+                self._sender._user_client,
+                copy._config.max_response_bytes,
+            )
+            copy._owns_http = copy._sender.owns_http
         copy._init_resources()
         return copy
 
@@ -130,12 +176,12 @@ class _BaseClient(Generic[_HttpT]):
     ) -> CallOptions[Integration]:
         config = self._config
         return CallOptions(
-            build_request=self._http.build_request,
-            request_parts=update_request_parts(
+            build_request=self._sender.build,
+            parts=update_request_parts(
                 config.base_url, integration_id, api_key, config.headers, extra_headers
             ),
-            parse=parse_update_response,
-            secrets=(config.api_key, api_key),
+            parse=UpdateParser(integration_id, config.strict_response_validation),
+            secrets=Secrets((config.api_key, api_key)),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=config.max_retries
             if max_retries is None
@@ -151,23 +197,24 @@ class _BaseClient(Generic[_HttpT]):
         )
 
 
-class Puretalk(_BaseClient[httpx.Client]):
+class Puretalk(_BaseClient[httpx.Client, SyncSender]):
     """The synchronous client. Use it as a context manager, or call ``close()``."""
 
     _http_client_type = httpx.Client
+    _sender_type = SyncSender
+    integrations: Integrations
 
     def _init_resources(self) -> None:
         self.integrations = Integrations(self)
 
     def _run(self, flow: Flow[T]) -> T:
+        sender = self._sender
+        sender.check_usable()
         step = next(flow)
         while True:
-            outcome: httpx.Response | httpx.RequestError | None
+            outcome: httpx.Response | Exception | None
             if isinstance(step, Send):
-                try:
-                    outcome = self._http.send(step.request, follow_redirects=False)
-                except httpx.RequestError as exc:
-                    outcome = exc
+                outcome = sender.send(step.request, step.wall)
             else:
                 time.sleep(step.seconds)
                 outcome = None
@@ -179,7 +226,7 @@ class Puretalk(_BaseClient[httpx.Client]):
     def close(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""
         if self._owns_http:
-            self._http.close()
+            self._sender.close()
 
     def __enter__(self) -> Self:
         return self
@@ -188,23 +235,24 @@ class Puretalk(_BaseClient[httpx.Client]):
         self.close()
 
 
-class AsyncPuretalk(_BaseClient[httpx.AsyncClient]):
+class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
     """The asyncio client. Use it as an async context manager, or ``await aclose()``."""
 
     _http_client_type = httpx.AsyncClient
+    _sender_type = AsyncSender
+    integrations: AsyncIntegrations
 
     def _init_resources(self) -> None:
         self.integrations = AsyncIntegrations(self)
 
     async def _run(self, flow: Flow[T]) -> T:
+        sender = self._sender
+        sender.check_usable()
         step = next(flow)
         while True:
-            outcome: httpx.Response | httpx.RequestError | None
+            outcome: httpx.Response | Exception | None
             if isinstance(step, Send):
-                try:
-                    outcome = await self._http.send(step.request, follow_redirects=False)
-                except httpx.RequestError as exc:
-                    outcome = exc
+                outcome = await sender.send(step.request, step.wall)
             else:
                 import asyncio  # on first async use: sync-only users never import it
 
@@ -218,7 +266,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient]):
     async def aclose(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""
         if self._owns_http:
-            await self._http.aclose()
+            await self._sender.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -16,6 +18,7 @@ from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
@@ -26,6 +29,9 @@ __all__ = [
 DEFAULT_BASE_URL = "https://api.puretalk.ai/api"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 DEFAULT_MAX_RETRIES = 2
+# This API's bodies are a few hundred bytes; 1 MiB leaves room for any sane growth while
+# bounding what a hostile or broken server can make us hold (decoded bytes are counted).
+DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024
 API_KEY_ENV = "PURETALK_API_KEY"
 BASE_URL_ENV = "PURETALK_BASE_URL"
 
@@ -66,10 +72,43 @@ def resolve_api_key(api_key: str | None) -> str:
         )
     if not isinstance(api_key, str):
         raise PuretalkError(f"api_key must be a str, not {type(api_key).__name__}")
-    if api_key != api_key.strip() or not api_key.isprintable():
-        raise PuretalkError("api_key contains whitespace or control characters")
+    if not _VISIBLE_ASCII.fullmatch(api_key):
+        # An HTTP header carries visible ASCII; anything else (a pasted curly quote, a
+        # space, a newline) would fail on every call, so it is refused here, unechoed.
+        raise PuretalkError(
+            "api_key must be visible ASCII (no spaces, control or non-ASCII characters); "
+            "check for a stray character from copy-paste"
+        )
     remember_secret(api_key)
     return api_key
+
+
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?|")
+# Headers the SDK alone decides: framing, routing and auth.
+RESERVED_HEADERS = frozenset({"content-length", "host", "transfer-encoding", "x-api-key"})
+
+
+def check_headers(headers: Mapping[str, str] | None, argument: str) -> dict[str, str]:
+    """Header names must be HTTP tokens and values visible ASCII; values are never echoed."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"{argument} must be a mapping of header name -> value")
+    checked: dict[str, str] = {}
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"{argument}: invalid header name {str(name)[:40]!r}")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"{argument}: the {name} header is set by the SDK alone")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ValueError(
+                f"{argument}: the value of header {name!r} must be a str of visible ASCII "
+                "(no CR, LF or other control characters)"
+            )
+        checked[name] = value
+    return checked
 
 
 def _is_loopback(host: str) -> bool:
@@ -91,7 +130,9 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> str:
         raise PuretalkError(f"invalid base_url: {exc}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise PuretalkError(f"base_url must be an absolute http(s) URL, got {str(base_url)!r}")
-    if url.query or url.fragment or url.userinfo:
+    # A bare trailing "?" or "#" parses as an empty query or fragment, and would route
+    # the request somewhere else: refused like any other.
+    if url.query or url.fragment or url.userinfo or "?" in str(base_url) or "#" in str(base_url):
         raise PuretalkError("base_url must not carry a query, a fragment or credentials")
     if url.scheme == "http" and not _is_loopback(url.host):
         raise PuretalkError(
@@ -101,14 +142,35 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> str:
     return str(url).rstrip("/")
 
 
+def _check_seconds(name: str, value: object) -> float | None:
+    """A positive, finite number of seconds, or None for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be a number or None, not {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0 (None for no limit), got {value!r}")
+    return float(value)
+
+
 def to_timeout(value: TimeoutTypes) -> httpx.Timeout:
     if isinstance(value, httpx.Timeout):
+        for phase, seconds in value.as_dict().items():
+            _check_seconds(f"timeout.{phase}", seconds)
         return value
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise TypeError(f"timeout must be a number, an httpx.Timeout or None, not {value!r}")
-    if value is not None and value <= 0:
-        raise ValueError(f"timeout must be > 0, got {value!r}")
-    return httpx.Timeout(value)
+    return httpx.Timeout(_check_seconds("timeout", value))
+
+
+def attempt_limit(timeout: httpx.Timeout) -> float | None:
+    """The wall-clock limit of one whole attempt: its longest phase timeout.
+
+    httpx's timeouts bound each network operation, so a server dripping one byte at a time
+    never trips them; this bounds the attempt as a whole (30 s with the defaults).
+    """
+    phases = [s for s in timeout.as_dict().values() if s is not None]
+    return max(phases) if phases else None
 
 
 def check_int(name: str, value: int, minimum: int) -> int:
@@ -124,13 +186,13 @@ def check_max_retries(value: int) -> int:
 
 
 def check_total_timeout(value: float | None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"total_timeout must be a number or None, not {type(value).__name__}")
-    if value <= 0:
-        raise ValueError(f"total_timeout must be > 0, got {value}")
-    return float(value)
+    return _check_seconds("total_timeout", value)
+
+
+def check_bool(name: str, value: bool) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    return value
 
 
 @attrs.frozen
@@ -143,13 +205,20 @@ class ClientConfig:
     max_retries: int
     total_timeout: float | None
     default_headers: Mapping[str, str] = attrs.field(repr=False)
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    strict_response_validation: bool = False
     # Sent on every request: defaults first, then auth last so nothing can replace it.
     headers: dict[str, str] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        # Accept-Encoding is ours: the SDK decodes bodies itself, bounded, and knows only
+        # these two (httpx would also offer br/zstd when those packages are installed).
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+        }
         headers.update(self.default_headers)
-        headers = {k: v for k, v in headers.items() if k.lower() != "x-api-key"}
         headers["X-API-KEY"] = self.api_key
         object.__setattr__(self, "headers", headers)
 
@@ -163,6 +232,8 @@ class ClientConfig:
         max_retries: int,
         total_timeout: float | None,
         default_headers: Mapping[str, str] | None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
     ) -> ClientConfig:
         return cls(
             api_key=resolve_api_key(api_key),
@@ -170,5 +241,9 @@ class ClientConfig:
             timeout=to_timeout(timeout),
             max_retries=check_max_retries(max_retries),
             total_timeout=check_total_timeout(total_timeout),
-            default_headers=dict(default_headers or {}),
+            default_headers=check_headers(default_headers, "default_headers"),
+            max_response_bytes=check_int("max_response_bytes", max_response_bytes, 1),
+            strict_response_validation=check_bool(
+                "strict_response_validation", strict_response_validation
+            ),
         )

@@ -6,7 +6,7 @@ PuretalkError
  +-- APIStatusError              a non-2xx response (3xx included)
  |    +-- BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
  |        ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError
- +-- APIResponseValidationError  a 2xx response whose body does not match the spec
+ +-- APIResponseValidationError  a 2xx response that is not a usable success
  +-- APIReportedError            a 2xx response whose body says "err": true
 
 Messages never contain the caller's API key or the integration key being set: every text
@@ -37,6 +37,13 @@ __all__ = [
 ]
 
 
+def _restore(cls: type[PuretalkError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class PuretalkError(Exception):
     """Base class of every error this SDK raises (besides ValueError/TypeError for bad input)."""
 
@@ -45,6 +52,11 @@ class PuretalkError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def __reduce__(self) -> Any:
+        # Keyword-only constructors defeat Exception's default pickling; restore the state
+        # as it is. It holds no key: requests and responses on errors are redacted copies.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 # --- no response ------------------------------------------------------------------------
@@ -79,13 +91,23 @@ class APIStatusError(PuretalkError):
     status_code: int
     response: httpx.Response
     body: Any
+    retry_after: float | None
+    """The wait the server asked for (``retry-after-ms`` or ``Retry-After``), in seconds."""
 
-    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any,
+        retry_after: float | None = None,
+    ) -> None:
         Exception.__init__(self, f"Error code: {response.status_code} - {message}")
         self.message = message
         self.status_code = response.status_code
         self.response = response
         self.body = body
+        self.retry_after = retry_after
 
 
 class BadRequestError(APIStatusError):
@@ -113,7 +135,7 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429 Too Many Requests (retried by default, honouring Retry-After)."""
+    """429 Too Many Requests (retried by default, honouring Retry-After up to 60 s)."""
 
 
 class InternalServerError(APIStatusError):
@@ -124,7 +146,10 @@ class InternalServerError(APIStatusError):
 
 
 class APIResponseValidationError(PuretalkError):
-    """A 2xx response whose body does not match the spec (not JSON, no results, bad types)."""
+    """A 2xx response that is not a usable success: not a JSON object, no ``results``
+    object, a body over ``max_response_bytes``, a response about another integration, or
+    (with ``strict_response_validation=True``) any field off the spec. Puretalk reported
+    success, so the change may have been applied."""
 
     def __init__(self, message: str, *, response: httpx.Response, body_snippet: str) -> None:
         super().__init__(message)

@@ -1,16 +1,23 @@
-"""Input checks and the update request, built from the generated endpoint. No I/O."""
+"""Input checks and requests, built from the generated endpoints. No I/O."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
+from ._config import check_headers
 from ._redaction import remember_secret
+from ._transport import RequestParts
 
-__all__ = ["check_api_key", "check_integration_id", "update_request_parts"]
+__all__ = ["check_api_key", "check_integration_id", "request_parts", "update_request_parts"]
+
+# Integration ids are UUIDs (36 characters); this leaves room for any other form while
+# keeping the URL far below httpx's limit.
+MAX_ID_LENGTH = 256
 
 
 def check_integration_id(integration_id: object) -> str:
@@ -18,6 +25,15 @@ def check_integration_id(integration_id: object) -> str:
         raise TypeError(f"integration_id must be a str, not {type(integration_id).__name__}")
     if not integration_id.strip():
         raise ValueError("integration_id must not be empty or only whitespace")
+    if len(integration_id) > MAX_ID_LENGTH:
+        raise ValueError(
+            f"integration_id is {len(integration_id)} characters long; at most "
+            f"{MAX_ID_LENGTH} are accepted (integration ids are UUIDs)"
+        )
+    try:
+        integration_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("integration_id is not valid Unicode (a lone surrogate)") from None
     # The generated code percent-encodes everything but these two, which URL
     # normalisation would turn into a different path.
     if integration_id in (".", ".."):
@@ -26,12 +42,48 @@ def check_integration_id(integration_id: object) -> str:
 
 
 def check_api_key(api_key: object, name: str = "api_key") -> str:
+    """The new integration key: a non-empty str that UTF-8 can carry. Never echoed."""
     if not isinstance(api_key, str):
         raise TypeError(f"{name} must be a str, not {type(api_key).__name__}")
     if not api_key:
         raise ValueError(f"{name} must not be empty")
+    try:
+        api_key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} cannot be encoded as UTF-8 (a lone surrogate)") from None
     remember_secret(api_key)
     return api_key
+
+
+def request_parts(
+    base_url: str,
+    kwargs: Mapping[str, Any],
+    headers: Mapping[str, str],
+    extra_headers: Mapping[str, str] | None,
+) -> RequestParts:
+    """A request from a generated endpoint's ``_get_kwargs`` output, ready to send.
+
+    The generated path, body and content type come first, then the client's headers (auth
+    last, so nothing replaces it), then the call's checked ``extra_headers``.
+    """
+    merged = dict(kwargs.get("headers") or {})
+    merged.update(headers)
+    if extra_headers:
+        merged.update(check_headers(extra_headers, "extra_headers"))
+    url = base_url + kwargs["url"]
+    if kwargs.get("params"):
+        from urllib.parse import urlencode
+
+        params = {k: v for k, v in kwargs["params"].items() if v is not None}
+        url += "?" + urlencode(params, doseq=True)
+    if "json" in kwargs:
+        # As httpx encodes json=: compact, UTF-8, no NaN.
+        content = json.dumps(
+            kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    else:
+        content = kwargs.get("content") or b""
+    return RequestParts(kwargs["method"].upper(), url, merged, content)
 
 
 def update_request_parts(
@@ -40,26 +92,11 @@ def update_request_parts(
     api_key: str,
     headers: Mapping[str, str],
     extra_headers: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    """Keyword arguments for ``httpx.Client.build_request`` (timeout added per attempt).
-
-    Checks the id, then the key, before anything else. The path and body come from the
-    generated endpoint, so they follow the spec; the id becomes exactly one
-    percent-encoded path segment there.
+) -> RequestParts:
+    """The update request. Checks the id, then the key, before anything else; the path and
+    body come from the generated endpoint, so the id is exactly one percent-encoded segment.
     """
     check_integration_id(integration_id)
     check_api_key(api_key)
     body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=api_key))
-    parts = _get_kwargs(integration_id, body=body)
-    merged = dict(parts["headers"])
-    merged.update(headers)
-    if extra_headers:
-        for key, value in extra_headers.items():
-            if key.lower() != "x-api-key":  # auth is set by the client alone
-                merged[key] = value
-    return {
-        "method": parts["method"].upper(),
-        "url": base_url + parts["url"],
-        "json": parts["json"],
-        "headers": merged,
-    }
+    return request_parts(base_url, _get_kwargs(integration_id, body=body), headers, extra_headers)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime
-import json
 import types
 import typing
-from collections.abc import Sequence
+import uuid
 from typing import Any
 
 import attrs
 import httpx
 
 from puretalk_ai_openapi import models as _models
-from puretalk_ai_openapi.models import Integration, UpdateIntegrationResponse
+from puretalk_ai_openapi.models import Integration
 from puretalk_ai_openapi.types import UNSET, Unset
 
 from ._exceptions import (
@@ -22,25 +21,21 @@ from ._exceptions import (
     APIStatusError,
     status_error_class,
 )
-from ._redaction import redact_json, redact_text, snippet
+from ._logs import logger
+from ._redaction import MAX_JSON_DEPTH, Secrets, loads_bounded, snippet
+from ._retry import retry_after
+from ._transport import TRUNCATED, redacted_response
 
-__all__ = ["RawResponse", "make_status_error", "parse_update_response"]
+__all__ = ["RawResponse", "UpdateParser", "make_status_error"]
 
 _T = typing.TypeVar("_T")
 
 _PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+DRIFTED = "puretalk_ai.drifted_fields"  # response extension: fields left unset
 
 
-def _decode_json(response: httpx.Response) -> tuple[bool, Any]:
-    try:
-        return True, json.loads(response.content)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return False, None
-
-
-def _body_snippet(response: httpx.Response, secrets: Sequence[str]) -> str:
-    text = response.content.decode("utf-8", errors="replace")
-    return snippet(redact_text(text, secrets)) or "(empty body)"
+def _body_snippet(response: httpx.Response, secrets: Secrets) -> str:
+    return snippet(secrets.redact_body(response.content)) or "(empty body)"
 
 
 def _api_message(body: Any) -> str | None:
@@ -52,56 +47,114 @@ def _api_message(body: Any) -> str | None:
     return None
 
 
-def make_status_error(response: httpx.Response, secrets: Sequence[str]) -> APIStatusError:
+def make_status_error(response: httpx.Response, secrets: Secrets) -> APIStatusError:
     """The exception for a non-2xx response, chosen by status alone."""
-    ok, body = _decode_json(response)
+    body, ok = loads_bounded(response.content)
     shown = _body_snippet(response, secrets)
     msg = _api_message(body)
-    message = redact_text(msg, secrets) if msg is not None else shown
+    message = secrets.redact(msg) if msg is not None else shown
     return status_error_class(response.status_code)(
-        message, response=response, body=redact_json(body, secrets) if ok else shown
+        message,
+        response=redacted_response(response, secrets),
+        body=secrets.redact_json(body) if ok else shown,
+        retry_after=retry_after(response.headers),
     )
 
 
-def _invalid(response: httpx.Response, secrets: Sequence[str], why: str) -> Exception:
+def _invalid(response: httpx.Response, secrets: Secrets, why: str) -> APIResponseValidationError:
     shown = _body_snippet(response, secrets)
     return APIResponseValidationError(
-        f"Invalid response body (status {response.status_code}): {why}; body: {shown}",
-        response=response,
+        f"Puretalk reported success (status {response.status_code}), so the change may have "
+        f"been applied, but the response is not usable: {why}; body: {shown}",
+        response=redacted_response(response, secrets),
         body_snippet=shown,
     )
 
 
-def parse_update_response(response: httpx.Response, secrets: Sequence[str]) -> Integration:
-    """The updated integration from a 2xx response, or the error it stands for."""
-    if not 200 <= response.status_code < 300:
-        raise make_status_error(response, secrets)
-    ok, body = _decode_json(response)
-    if not ok:
-        raise _invalid(response, secrets, "not JSON") from None
-    if not isinstance(body, dict):
-        raise _invalid(response, secrets, f"expected an object, got {type(body).__name__}")
-    if body.get("err") is True:
-        msg = body.get("msg")
-        text = redact_text(msg, secrets) if isinstance(msg, str) else "the API reported an error"
-        raise APIReportedError(
-            text,
-            response=response,
-            body=redact_json(body, secrets),
-        )
-    if not isinstance(body.get("results"), dict):
-        raise _invalid(response, secrets, "'results' is missing or not an object")
+def _same_id(returned: str, requested: str) -> bool:
     try:
-        parsed = UpdateIntegrationResponse.from_dict(body)
-        if not isinstance(parsed.results, Integration):
-            raise TypeError("results")
-        conform_model(parsed)
-    except _PARSE_ERRORS as exc:
-        why = "does not match the spec" + (
-            f" at {exc.args[0]}" if isinstance(exc, _Mismatch) else ""
-        )
-        raise _invalid(response, secrets, why) from None
-    return parsed.results
+        return uuid.UUID(returned) == uuid.UUID(requested)
+    except ValueError:
+        return returned == requested
+
+
+class UpdateParser:
+    """Turns the response to an update of `integration_id` into the Integration, or raises.
+
+    Success is success: a 2xx JSON object without ``"err": true`` and with a ``results``
+    object is a completed update. Fields off the spec are left UNSET, their raw values kept
+    in ``additional_properties``, and named in one WARNING; ``strict`` raises instead.
+    """
+
+    __slots__ = ("integration_id", "strict")
+
+    def __init__(self, integration_id: str, strict: bool) -> None:
+        self.integration_id = integration_id
+        self.strict = strict
+
+    def __call__(self, response: httpx.Response, secrets: Secrets) -> Integration:
+        if not 200 <= response.status_code < 300:
+            raise make_status_error(response, secrets)
+        if response.extensions.get(TRUNCATED):
+            raise _invalid(response, secrets, "the body is larger than max_response_bytes")
+        body, ok = loads_bounded(response.content)
+        if not ok:
+            why = f"not JSON, or nested deeper than {MAX_JSON_DEPTH} levels"
+            raise _invalid(response, secrets, why) from None
+        if not isinstance(body, dict):
+            raise _invalid(response, secrets, f"expected an object, got {type(body).__name__}")
+        if body.get("err") is True:
+            msg = body.get("msg")
+            text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
+            raise APIReportedError(
+                text, response=redacted_response(response, secrets), body=secrets.redact_json(body)
+            )
+        results = body.get("results")
+        if not isinstance(results, dict):
+            raise _invalid(response, secrets, "'results' is missing or not an object")
+        returned = results.get("integration_id")
+        if returned is not None and not (
+            isinstance(returned, str) and _same_id(returned, self.integration_id)
+        ):
+            # A misrouted answer (a proxy's cache, a shared connection): never a success.
+            raise _invalid(
+                response, secrets, "it describes another integration than the one requested"
+            )
+        try:
+            integration = Integration.from_dict(results)
+            conform_model(integration)
+        except _PARSE_ERRORS as exc:
+            if self.strict:
+                where = f" at results.{exc.args[0]}" if isinstance(exc, _Mismatch) else ""
+                raise _invalid(response, secrets, f"it does not match the spec{where}") from None
+            integration, drifted = _lenient(results)
+            response.extensions[DRIFTED] = drifted
+            logger.warning(
+                "%s %s: Puretalk reported success; field(s) off the spec left unset "
+                "(raw values in additional_properties): %s",
+                response.request.method,
+                response.request.url.raw_path.split(b"?", 1)[0].decode("ascii"),
+                ", ".join(drifted),
+            )
+        return integration
+
+
+def _lenient(results: dict[str, Any]) -> tuple[Integration, tuple[str, ...]]:
+    """The integration from the fields that fit the spec; the others by name."""
+    good: dict[str, Any] = {}
+    drifted: list[str] = []
+    for name, value in results.items():
+        try:
+            conform_model(Integration.from_dict({name: value}))
+        except _PARSE_ERRORS:
+            drifted.append(name)
+        else:
+            good[name] = value
+    integration = Integration.from_dict(good)
+    conform_model(integration)
+    for name in drifted:
+        integration.additional_properties[name] = results[name]
+    return integration, tuple(drifted)
 
 
 # --- checking generated models against their own annotations -----------------------------
@@ -258,6 +311,12 @@ class RawResponse(typing.Generic[_T]):
 
     http_response: httpx.Response = attrs.field(repr=False)
     _parsed: _T = attrs.field(repr=False, alias="parsed")
+
+    @property
+    def drifted_fields(self) -> tuple[str, ...]:
+        """Fields of a successful response that did not match the spec and were left unset."""
+        drifted: tuple[str, ...] = self.http_response.extensions.get(DRIFTED, ())
+        return drifted
 
     @property
     def status_code(self) -> int:

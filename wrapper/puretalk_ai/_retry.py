@@ -3,7 +3,7 @@
 delay(n) = min(INITIAL_DELAY * 2**n, MAX_DELAY) * (1 - JITTER * u),  u uniform in [0, 1)
 where n counts the retries already made (0 for the first retry). A server's
 ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP-date) wins when it lies in
-[0, MAX_RETRY_AFTER]; a longer ask falls back to the backoff.
+[0, MAX_RETRY_AFTER]; a longer ask means no retry at all (decided in ``_call``).
 """
 
 from __future__ import annotations
@@ -56,14 +56,11 @@ def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time
 
 def retry_delay(
     retries_taken: int,
-    headers: Mapping[str, str] | None = None,
+    asked: float | None = None,
     rng: Callable[[], float] = random.random,
-    now: Callable[[], float] = time.time,
 ) -> float:
-    """Seconds to sleep before the next attempt."""
-    if headers:
-        asked = retry_after(headers, now)
-        if asked is not None and 0 <= asked <= MAX_RETRY_AFTER:
-            return asked
+    """Seconds to sleep before the next attempt; `asked` is the server's retry_after."""
+    if asked is not None and 0 <= asked <= MAX_RETRY_AFTER:
+        return asked
     backoff = min(INITIAL_DELAY * 2.0**retries_taken, MAX_DELAY)
     return backoff * (1.0 - JITTER * rng())
