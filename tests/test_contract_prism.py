@@ -80,7 +80,7 @@ def update(kind: str, base_url: str, **options: Any) -> puretalk_ai.Integration:
         http = httpx.Client(transport=transport, event_hooks={"request": hooks or []})
         with Puretalk(api_key=CALLER_KEY, base_url=base_url, http_client=http, **options) as c:
             try:
-                return c.integrations.update("abc-123", api_key=NEW_KEY, **call)
+                return c.integrations.update(str(EXAMPLE_ID), api_key=NEW_KEY, **call)
             finally:
                 http.close()
 
@@ -92,7 +92,7 @@ def update(kind: str, base_url: str, **options: Any) -> puretalk_ai.Integration:
             client = AsyncPuretalk(
                 api_key=CALLER_KEY, base_url=base_url, http_client=http, **options
             )
-            return await client.integrations.update("abc-123", api_key=NEW_KEY, **call)
+            return await client.integrations.update(str(EXAMPLE_ID), api_key=NEW_KEY, **call)
 
     return asyncio.run(run())
 

@@ -1,0 +1,197 @@
+"""A raw-socket HTTP server on 127.0.0.1 that misbehaves on purpose, and an RSS sampler.
+
+Each behaviour gets the connected socket after the request has been read, and a stop
+event; every loop is bounded by that event and by its own time or byte budget, so a test
+that fails never leaves a server running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+
+Behaviour = Callable[[socket.socket, threading.Event], None]
+
+MAX_SECONDS = 30.0  # no behaviour runs longer than this, whatever the client does
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    conn.settimeout(5)
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    while len(rest) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        rest += chunk
+
+
+class HostileServer:
+    """Serves `behaviour` to every connection; use as ``with HostileServer(b) as url:``."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.stop = threading.Event()
+        self.connections = 0
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._sock.settimeout(0.1)
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/api"
+
+    def _accept_loop(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            _read_request(conn)
+            conn.settimeout(5)
+            self.behaviour(conn, self.stop)
+
+    def __enter__(self) -> str:
+        thread = threading.Thread(target=self._accept_loop, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return self.base_url
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self._sock.close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+# --- behaviours ------------------------------------------------------------------------------
+
+
+def drip(data: bytes, every: float = 0.5) -> Behaviour:
+    """Send `data` one byte at a time, `every` seconds apart."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        started = time.monotonic()
+        for byte in data:
+            if stop.wait(every) or time.monotonic() - started > MAX_SECONDS:
+                return
+            conn.sendall(bytes([byte]))
+
+    return behaviour
+
+
+OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+
+
+def endless_headers(every: float = 0.2) -> Behaviour:
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        started = time.monotonic()
+        while not stop.wait(every) and time.monotonic() - started < MAX_SECONDS:
+            conn.sendall(b"x-more: 1\r\n")
+
+    return behaviour
+
+
+def _stream(conn: socket.socket, stop: threading.Event, head: bytes, piece: bytes) -> None:
+    conn.sendall(head)
+    started = time.monotonic()
+    while not stop.is_set() and time.monotonic() - started < MAX_SECONDS:
+        conn.sendall(piece)
+
+
+def endless_chunked() -> Behaviour:
+    piece = b"10000\r\n" + b"a" * 0x10000 + b"\r\n"
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    return lambda conn, stop: _stream(conn, stop, head, piece)
+
+
+def huge_content_length(status: int = 200) -> Behaviour:
+    head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n".encode()
+    head += b"content-length: 2000000000\r\n\r\n"
+    return lambda conn, stop: _stream(conn, stop, head, b"a" * 0x10000)
+
+
+_BOMB: bytes | None = None
+
+
+def gzip_compress(data: bytes) -> bytes:
+    return gzip.compress(data)
+
+
+def gzip_bomb() -> bytes:
+    """512 MiB of JSON-ish zeros, gzipped twice: a few KiB on the wire."""
+    global _BOMB
+    if _BOMB is None:
+        inner = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        block = b"0" * (1 << 20)
+        parts = [inner.compress(b"[") for _ in range(1)]
+        parts += [inner.compress(block) for _ in range(512)]
+        parts.append(inner.flush())
+        _BOMB = gzip.compress(b"".join(parts), 9)
+    return _BOMB
+
+
+def serve_bytes(head: bytes, body: bytes) -> Behaviour:
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(head + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+
+    return behaviour
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@contextlib.contextmanager
+def peak_rss_growth() -> Iterator[list[int]]:
+    """Yields a list that holds, afterwards, the peak RSS growth in bytes (sampled every 2 ms)."""
+    base = rss_bytes()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.002):
+            peak[0] = max(peak[0], rss_bytes())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    result: list[int] = [0]
+    try:
+        yield result
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        peak[0] = max(peak[0], rss_bytes())
+        result[0] = peak[0] - base

@@ -1,0 +1,207 @@
+"""Every promise against a server that misbehaves on purpose (raw sockets on 127.0.0.1).
+
+Each case asserts the wall time, the memory growth, the error class, and that neither key
+appears in any text the error produces. Deadlines here are real time: the bound asserted is
+the promise itself (T + 0.5 s), and the lower bound shows the deadline, not luck, ended it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from puretalk_ai import (
+    APIResponseValidationError,
+    APITimeoutError,
+    AsyncPuretalk,
+    InternalServerError,
+    NotFoundError,
+    Puretalk,
+    PuretalkError,
+)
+from tests import audit, hostile
+from tests.conftest import INTEGRATION_ID, integration_json
+from tests.secrets import CALLER_KEY, NEW_KEY
+
+T = 2.0
+MIB = 1 << 20
+
+
+def call(kind: str, base_url: str, **options: Any) -> Any:
+    """One update through the sync or async client; returns the result or the exception."""
+    options = {"api_key": CALLER_KEY, "base_url": base_url, **options}
+    try:
+        if kind == "sync":
+            with Puretalk(**options) as client:
+                return client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+
+        async def run() -> Any:
+            async with AsyncPuretalk(**options) as client:
+                return await client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+
+        return asyncio.run(run())
+    except Exception as exc:
+        audit.record_exception(exc)
+        return exc
+
+
+def assert_no_key(exc: BaseException) -> None:
+    texts = [
+        str(exc),
+        repr(exc),
+        "".join(traceback.format_exception(exc)),
+        repr(getattr(exc, "body", "")),
+        repr(getattr(exc, "body_snippet", "")),
+    ]
+    response = getattr(exc, "response", None)
+    if response is not None:
+        texts += [repr(response.headers), response.text, repr(response.request.headers)]
+        texts.append(response.request.content.decode())
+    request = getattr(exc, "request", None)
+    if request is not None:
+        texts += [repr(request.headers), request.content.decode()]
+    blob = pickle.dumps(exc)
+    for secret in (CALLER_KEY, NEW_KEY):
+        assert all(secret not in text for text in texts)
+        assert secret.encode() not in blob
+
+
+STATUS_LINE = b"HTTP/1.1 200 OK\r\n"
+HEADERS = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+BODY = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n" + b"{" * 400
+)
+
+DRIPS = {
+    "status line": hostile.drip(STATUS_LINE),
+    "headers": hostile.drip(HEADERS),
+    "body": hostile.drip(BODY),
+    "headers that never end": hostile.endless_headers(),
+}
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize("case", list(DRIPS))
+def test_total_timeout_bounds_a_dripping_server(kind: str, case: str) -> None:
+    with hostile.HostileServer(DRIPS[case]) as url:
+        started = time.monotonic()
+        exc = call(kind, url, total_timeout=T, timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert isinstance(exc, APITimeoutError), exc
+    assert T - 0.1 <= elapsed < T + 0.5, elapsed
+    assert_no_key(exc)
+
+
+def test_with_default_options_each_attempt_is_bounded_by_its_timeout(kind: str) -> None:
+    # No total_timeout: the attempt's own timeout (here 1 s) is a whole-attempt limit.
+    with hostile.HostileServer(DRIPS["body"]) as url:
+        started = time.monotonic()
+        exc = call(kind, url, timeout=1.0, max_retries=1)
+        elapsed = time.monotonic() - started
+    assert isinstance(exc, APITimeoutError), exc
+    assert 2 * 1.0 - 0.1 <= elapsed < 2 * 1.0 + 1.0, elapsed  # two attempts, one short sleep
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["endless chunked", "2 GB content-length", "2 GB error body", "gzip bomb"],
+)
+def test_huge_and_endless_bodies_are_cut_at_the_cap(kind: str, case: str) -> None:
+    behaviours: dict[str, Callable[[], hostile.Behaviour]] = {
+        "endless chunked": hostile.endless_chunked,
+        "2 GB content-length": hostile.huge_content_length,
+        "2 GB error body": lambda: hostile.huge_content_length(status=500),
+        "gzip bomb": lambda: hostile.serve_bytes(
+            b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+            b"content-encoding: gzip, gzip\r\n",
+            hostile.gzip_bomb(),
+        ),
+    }
+    with hostile.HostileServer(behaviours[case]()) as url, hostile.peak_rss_growth() as grew:
+        started = time.monotonic()
+        exc = call(kind, url, total_timeout=20.0, max_retries=0)
+        elapsed = time.monotonic() - started
+    assert grew[0] < 50 * MIB, grew[0] / MIB
+    assert elapsed < 10, elapsed  # cut at 1 MiB, not read to the end
+    if case == "2 GB error body":
+        assert isinstance(exc, InternalServerError), exc
+    else:
+        assert isinstance(exc, APIResponseValidationError), exc
+        assert "larger than max_response_bytes" in exc.message
+        assert "so the change may have been applied" in exc.message
+        assert len(exc.body_snippet) <= 200
+    assert_no_key(exc)
+
+
+def test_a_small_cap_applies_to_decoded_bytes(kind: str) -> None:
+    body = b'{"msg": "' + b"x" * 5000 + b'"}'
+    compressed = hostile.gzip_compress(body)
+    head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\n"
+    with hostile.HostileServer(hostile.serve_bytes(head, compressed)) as url:
+        exc = call(kind, url, max_response_bytes=1000)
+    assert isinstance(exc, NotFoundError), exc
+    assert len(exc.response.content) <= 1000 + 100  # the redacted copy of the first 1000
+
+
+def test_an_error_body_nested_500_deep_is_a_typed_error(kind: str) -> None:
+    body = b"[" * 500 + b"]" * 500
+    head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n"
+    with hostile.HostileServer(hostile.serve_bytes(head, body)) as url:
+        exc = call(kind, url)
+    assert isinstance(exc, NotFoundError), exc
+    repr(exc.body)
+    assert_no_key(exc)
+
+
+def test_a_success_nested_500_deep_is_a_typed_error(kind: str) -> None:
+    body = b'{"err": false, "results": ' + b"[" * 500 + b"]" * 500 + b"}"
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    with hostile.HostileServer(hostile.serve_bytes(head, body)) as url:
+        exc = call(kind, url)
+    assert isinstance(exc, APIResponseValidationError), exc
+
+
+def test_null_logo_over_the_wire_is_a_success(kind: str) -> None:
+    import json
+
+    body = json.dumps(integration_json(logo=None)).encode()
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    with hostile.HostileServer(hostile.serve_bytes(head, body)) as url:
+        result = call(kind, url)
+    assert not isinstance(result, Exception), result
+    assert result.additional_properties["logo"] is None
+
+
+def test_a_server_that_never_answers_is_bounded_sync_and_async(kind: str) -> None:
+    def silent(conn: object, stop: threading.Event) -> None:
+        stop.wait(hostile.MAX_SECONDS)
+
+    with hostile.HostileServer(silent) as url:
+        started = time.monotonic()
+        exc = call(kind, url, total_timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert isinstance(exc, APITimeoutError)
+    assert elapsed < 1.5
+
+
+def test_every_failure_here_is_a_puretalk_error(kind: str) -> None:
+    # A server that closes without a word, and one that answers garbage.
+    for behaviour in (
+        lambda conn, stop: None,
+        lambda conn, stop: conn.sendall(b"garbage\r\n\r\n"),
+    ):
+        with hostile.HostileServer(behaviour) as url:
+            exc = call(kind, url, max_retries=0)
+        assert isinstance(exc, PuretalkError), exc
+        assert_no_key(exc)
