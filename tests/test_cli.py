@@ -149,8 +149,8 @@ def test_update_many_csv_reports_per_id(server: FakeServer, tmp_path: Path) -> N
     result = run("integrations", "update-many", path, "--base-url", server.base_url)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:-1] == [f"ok      {i}" for i in IDS]
-    assert lines[-1] == "5 ok, 0 failed"
+    assert lines[:-1] == [f"ok       {i}" for i in IDS]
+    assert lines[-1] == "5 ok, 0 failed, 0 unknown, 0 not_sent"
     assert [server.fake.integrations[i].api_key for i in IDS] == [
         f"{NEW_KEY}-{n}" for n in range(5)
     ]
@@ -164,12 +164,12 @@ def test_update_many_jsonl_partly_failing(server: FakeServer, tmp_path: Path) ->
     result = run("integrations", "update-many", path, "--base-url", server.base_url)
     assert result.returncode == EXIT_SOME_FAILED
     out = result.stdout.splitlines()
-    assert out[0] == f"ok      {IDS[0]}"
+    assert out[0] == f"ok       {IDS[0]}"
     assert re.match(
-        rf"failed  {missing}  NotFoundError: Error code: 404 - Integration not found", out[1]
+        rf"failed   {missing}  NotFoundError: Error code: 404 - Integration not found", out[1]
     )
-    assert out[2] == f"ok      {IDS[1]}"
-    assert out[3] == "2 ok, 1 failed"
+    assert out[2] == f"ok       {IDS[1]}"
+    assert out[3] == "2 ok, 1 failed, 0 unknown, 0 not_sent"
     assert NEW_KEY not in result.stdout + result.stderr
 
 
@@ -216,7 +216,7 @@ def test_dry_run_validates_and_sends_nothing(server: FakeServer, tmp_path: Path)
             [
                 "line 2: not valid JSON",
                 "line 3: expected an object",
-                "line 4: integration_id must not be '..'",
+                "line 4: integration_id is not a UUID (value not shown)",
                 "line 4: api_key is missing",
             ],
         ),
@@ -273,7 +273,7 @@ def test_progress_is_shown_when_stderr_is_a_terminal(server: FakeServer, tmp_pat
     assert b"5/5 updated" in captured
     assert process.stdout is not None
     with process.stdout:
-        assert process.stdout.read().decode().endswith("5 ok, 0 failed\n")
+        assert process.stdout.read().decode().endswith("5 ok, 0 failed, 0 unknown, 0 not_sent\n")
 
 
 # --- fake-server ----------------------------------------------------------------------------

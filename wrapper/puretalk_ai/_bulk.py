@@ -1,67 +1,272 @@
-"""Bulk rotation: input normalisation and per-id results. No I/O; the resources run it."""
+"""Bulk rotation as an I/O-free state machine; the resources' update_many drive it.
+
+Every id is always in one known state: ``ok``, ``failed``, ``unknown`` (sent, outcome not
+seen: interrupted or cancelled while in flight) or ``not_sent``. The runner decides what
+starts next, shares one pause among all workers when the server asks for one, adapts the
+concurrency (additive increase, multiplicative decrease on 429) and retries retryable
+failures itself, so a batch slows down as a whole instead of each worker on its own.
+"""
 
 from __future__ import annotations
 
+import collections
+import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from puretalk_ai_openapi.models import Integration
 
 from ._config import check_int
+from ._exceptions import APIConnectionError, APIStatusError
+from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 
-__all__ = ["DEFAULT_CONCURRENCY", "UpdateResult", "normalize_updates"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "BulkRunner",
+    "UpdateResult",
+    "UpdateState",
+    "plan_updates",
+]
 
 DEFAULT_CONCURRENCY = 8
+SLOT_WAIT = 0.05  # how long a worker waits for a free slot before asking again
 
+UpdateState = Literal["ok", "failed", "unknown", "not_sent"]
 Updates = Mapping[str, str] | Iterable[tuple[str, str]]
 ResultCallback = Callable[["UpdateResult"], Any]
+StartCallback = Callable[[str], Any]
 
 
 @attrs.frozen(slots=True)
 class UpdateResult:
-    """The outcome for one id of ``update_many``: the integration, or the error."""
+    """The outcome for one id of ``update_many``.
+
+    ``state`` is ``"ok"`` (``integration`` is set), ``"failed"`` (``error`` is set),
+    ``"unknown"`` (it was sent, but the run was interrupted before its outcome was seen:
+    the new key may or may not be live) or ``"not_sent"`` (``reason`` says why).
+    """
 
     integration_id: str
     integration: Integration | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
+    state: UpdateState = attrs.field()
+    reason: str | None = None
+
+    @state.default
+    def _state_from_outcome(self) -> UpdateState:
+        return "failed" if self.error is not None else "ok"
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.state == "ok"
 
     def unwrap(self) -> Integration:
-        """The integration, or raise the error this update ended with."""
+        """The integration, or raise the error (a PuretalkError for unknown/not_sent)."""
+        if self.integration is not None and self.state == "ok":
+            return self.integration
         if self.error is not None:
             raise self.error
-        assert self.integration is not None
-        return self.integration
+        from ._exceptions import PuretalkError
+
+        raise PuretalkError(f"update of {self.integration_id} is {self.state}: {self.reason}")
 
 
-def normalize_updates(updates: Updates) -> list[tuple[str, str]]:
-    """The (id, new key) pairs in input order; duplicate ids are refused before sending.
+class BulkKey:
+    """One new key, masked in repr so that no frame local shows it."""
 
-    Values are checked per item later, so one bad value becomes that item's error and
-    never stops the others.
-    """
+    __slots__ = ("api_key",)
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def __repr__(self) -> str:
+        return "BulkKey(***)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("BulkKey cannot be pickled")
+
+
+class BulkItem:
+    __slots__ = ("attempts", "index", "integration_id", "key", "not_before")
+
+    def __init__(self, index: int, integration_id: str, key: BulkKey) -> None:
+        self.index = index
+        self.integration_id = integration_id
+        self.key = key
+        self.attempts = 0
+        self.not_before = 0.0
+
+    def __repr__(self) -> str:
+        return f"BulkItem({self.index}, {self.integration_id!r})"
+
+
+def _canonical(integration_id: str) -> str:
+    try:
+        return str(uuid.UUID(integration_id))
+    except ValueError:
+        return integration_id
+
+
+def plan_updates(
+    updates: Updates, concurrency: int, max_retries: int
+) -> BulkRunner | TypeError | ValueError:
+    """The runner for these updates, or the error that refuses them (returned, not raised,
+    so that the caller can drop its reference to the keys before raising)."""
+    try:
+        check_int("concurrency", concurrency, 1)
+        check_int("max_retries", max_retries, 0)
+    except (TypeError, ValueError) as exc:
+        return exc
     if isinstance(updates, Mapping):
-        pairs = list(updates.items())
+        pairs: list[Any] = list(updates.items())
     elif isinstance(updates, str | bytes) or not isinstance(updates, Iterable):
-        raise TypeError("updates must be a mapping of id -> key, or (id, key) pairs")
+        return TypeError("updates must be a mapping of id -> key, or (id, key) pairs")
     else:
         pairs = []
-        for position, item in enumerate(updates):
-            if not isinstance(item, tuple | list) or len(item) != 2:
-                raise TypeError(f"updates[{position}] must be an (integration_id, api_key) pair")
-            pairs.append((item[0], item[1]))
-    seen: set[object] = set()
-    for integration_id, _ in pairs:
-        if isinstance(integration_id, str) and integration_id in seen:
-            raise ValueError(f"duplicate integration_id {integration_id!r} in updates")
-        seen.add(integration_id)
-    return pairs
+        for position, pair in enumerate(updates):
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                return TypeError(f"updates[{position}] must be an (integration_id, api_key) pair")
+            pairs.append(pair)
+    items: list[BulkItem] = []
+    seen: dict[str, int] = {}
+    for position, (integration_id, api_key) in enumerate(pairs):
+        if isinstance(integration_id, str):
+            # Ids equal as UUIDs are one integration: two concurrent writes would race.
+            canonical = _canonical(integration_id)
+            if canonical in seen:
+                return ValueError(
+                    f"duplicate integration_id at positions {seen[canonical]} and {position} "
+                    "(the same integration); nothing was sent"
+                )
+            seen[canonical] = position
+        items.append(BulkItem(position, integration_id, BulkKey(api_key)))
+    return BulkRunner(items, concurrency, max_retries)
 
 
-def check_concurrency(concurrency: int) -> int:
-    return check_int("concurrency", concurrency, 1)
+class BulkRunner:
+    """What starts next, and what each outcome means for the batch. No I/O, no clock of
+    its own: every method takes ``now``. Not thread-safe: the sync driver holds a lock."""
+
+    def __init__(self, items: list[BulkItem], concurrency: int, max_retries: int) -> None:
+        self.items = items
+        self.max_concurrency = concurrency
+        self.limit = concurrency
+        self.max_retries = max_retries
+        self.queue: collections.deque[BulkItem] = collections.deque(items)
+        self.in_flight: dict[int, BulkItem] = {}
+        self.done: dict[int, UpdateResult] = {}
+        self.paused_until = 0.0
+        self.stop_reason: str | None = None
+        self.sent = 0
+        self.rate_limited = 0
+        self._successes = 0
+
+    # --- scheduling ------------------------------------------------------------------------
+
+    def next(self, now: float) -> BulkItem | float | None:
+        """An item to send now, seconds to wait before asking again, or None: nothing is
+        left for this worker to start."""
+        if self.stop_reason is not None or not self.queue:
+            return None
+        if now < self.paused_until:
+            return self.paused_until - now
+        if len(self.in_flight) >= self.limit:
+            return SLOT_WAIT
+        # Retries wait at the front until their own time; fresh items pass them meanwhile,
+        # so one item's backoff never stalls the batch (a server's ask does, above).
+        for position, item in enumerate(self.queue):
+            if item.not_before <= now:
+                del self.queue[position]
+                break
+        else:
+            return min(min(i.not_before for i in self.queue) - now, SLOT_WAIT)
+        item.attempts += 1
+        self.in_flight[item.index] = item
+        self.sent += 1
+        return item
+
+    def stop(self, reason: str) -> None:
+        """Start nothing more (the in-flight updates still report their outcome)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    def finish(self, item: BulkItem, outcome: Any, now: float) -> UpdateResult | None:
+        """Record one attempt's outcome: the item's result, or None when it is retried."""
+        self.in_flight.pop(item.index, None)
+        if isinstance(outcome, Integration):
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.max_concurrency:
+                self.limit += 1  # additive increase: one more slot per window of successes
+                self._successes = 0
+            return self._record(item, UpdateResult(item.integration_id, integration=outcome))
+        asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
+        status = outcome.status_code if isinstance(outcome, APIStatusError) else None
+        if status == 429:
+            self.rate_limited += 1
+            self.limit = max(1, self.limit // 2)  # multiplicative decrease
+            self._successes = 0
+        if asked is not None and asked > MAX_RETRY_AFTER:
+            self.stop(
+                f"the server asked to wait {asked:.0f} s (more than {MAX_RETRY_AFTER:.0f} s); "
+                "resume later"
+            )
+            return self._record(item, UpdateResult(item.integration_id, error=outcome))
+        if asked is not None and asked > 0:
+            self.paused_until = max(self.paused_until, now + asked)  # every worker waits
+        retryable = isinstance(outcome, APIConnectionError) or (
+            status is not None and is_retryable_status(status)
+        )
+        if retryable and item.attempts <= self.max_retries and self.stop_reason is None:
+            delay = asked if asked is not None else retry_delay(item.attempts - 1, None)
+            item.not_before = now + max(delay, 0.0)
+            self.queue.appendleft(item)
+            return None
+        return self._record(item, UpdateResult(item.integration_id, error=outcome))
+
+    def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
+        self.done[item.index] = result
+        return result
+
+    def results(self) -> list[UpdateResult]:
+        """Every id's state now, in input order: what has not finished is unknown (in
+        flight) or not_sent."""
+        reason = self.stop_reason or "the run ended before it was sent"
+        out: list[UpdateResult] = []
+        for item in self.items:
+            result = self.done.get(item.index)
+            if result is None:
+                if item.index in self.in_flight:
+                    result = UpdateResult(
+                        item.integration_id,
+                        state="unknown",
+                        reason=f"in flight when the run stopped ({reason})",
+                    )
+                elif item.attempts:
+                    result = UpdateResult(
+                        item.integration_id,
+                        state="unknown",
+                        reason=f"sent, then waiting to be retried when the run stopped ({reason})",
+                    )
+                else:
+                    result = UpdateResult(item.integration_id, state="not_sent", reason=reason)
+            out.append(result)
+        return out
+
+    def finished(self) -> bool:
+        return not self.in_flight and (self.stop_reason is not None or not self.queue)
+
+
+def attach_results(exc: BaseException, results: list[UpdateResult]) -> BaseException:
+    """Every exception leaving update_many carries every id's state."""
+    exc.update_results = results  # type: ignore[attr-defined]
+    counts = collections.Counter(r.state for r in results)
+    exc.add_note(
+        "update_many: "
+        + ", ".join(f"{counts[s]} {s}" for s in ("ok", "failed", "unknown", "not_sent"))
+        + " (every id's state is in .update_results)"
+    )
+    return exc

@@ -1,17 +1,21 @@
 """The ``puretalk-ai`` command. Standard library only: it adds no dependency.
 
 Secrets never reach argv (so never ``ps`` or shell history) and never reach the output
-unless ``--show-secrets`` is given.
+unless ``--show-secrets`` is given. Every failure is one line on stderr, never a
+traceback; text that came from a server has its terminal control characters escaped.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import getpass
 import io
 import json
+import math
 import os
+import re
 import signal
 import sys
 import uuid
@@ -52,8 +56,14 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.APIResponseValidationError: 20,
     errors.APIReportedError: 21,
 }
-EXIT_SOME_FAILED = 25  # update-many: at least one update failed
+EXIT_SOME_FAILED = 25  # update-many: at least one update did not end ok
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (as a SIGPIPE'd tool)
+
+# Input files are read whole, so they are capped; keys (JWTs included) fit well within a line.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_LINE_CHARS = 16 * 1024
+csv.field_size_limit(MAX_LINE_CHARS)
 
 
 class CliError(Exception):
@@ -73,6 +83,13 @@ def exit_code_for(exc: BaseException) -> int:
 
 # --- output ---------------------------------------------------------------------------------
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Terminal control characters escaped, so server text cannot repaint the screen."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 def integration_json(integration: Any, show_secrets: bool, secrets: Sequence[str]) -> Any:
     data = integration.to_dict()
@@ -82,17 +99,51 @@ def integration_json(integration: Any, show_secrets: bool, secrets: Sequence[str
 # --- reading keys and files -----------------------------------------------------------------
 
 
+def key_problem(api_key: str) -> str | None:
+    """Why a new key read from a file, stdin or the environment is refused (never echoed)."""
+    if not api_key:
+        return "is empty"
+    if api_key != api_key.strip():
+        return "has leading or trailing whitespace"
+    if "\n" in api_key or "\r" in api_key:
+        return "contains a line break"
+    return None
+
+
+def _drop_one_newline(text: str) -> str:
+    for ending in ("\r\n", "\n"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
 def read_new_key(env_var: str | None, stdin: TextIO) -> str:
+    """The new key from $VAR, or stdin (one trailing newline dropped), checked."""
     if env_var:
-        value = os.environ.get(env_var)
-        if not value:
-            raise CliError(f"environment variable {env_var} is not set or empty")
-        return value
-    value = getpass.getpass("New integration API key: ") if stdin.isatty() else stdin.read()
-    value = value.rstrip("\r\n")
-    if not value:
-        raise CliError("no new API key on stdin (or pass --api-key-env VAR)")
-    return value
+        if not _ENV_NAME.fullmatch(env_var):
+            raise CliError("--api-key-env takes the NAME of an environment variable")
+        api_key = os.environ.get(env_var, "")
+        where = f"environment variable {env_var}"
+        if not api_key:
+            raise CliError(f"{where} is not set or empty")
+    else:
+        where = "the new API key on stdin"
+        try:
+            if stdin.isatty():
+                api_key = getpass.getpass("New integration API key: ")
+            else:
+                api_key = _drop_one_newline(stdin.read(MAX_LINE_CHARS + 2))
+        except EOFError:
+            api_key = ""
+        if not api_key:
+            raise CliError("no new API key on stdin (or pass --api-key-env VAR)")
+    problem = key_problem(api_key)
+    if problem is not None:
+        raise CliError(f"{where} {problem}; it was not sent")
+    return api_key
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @attrs.frozen
@@ -110,17 +161,40 @@ def _looks_like_jsonl(path: Path, text: str) -> bool:
     return text.lstrip().startswith("{")
 
 
+def read_input(name: str) -> str:
+    """The whole update file (or stdin for "-"), capped at MAX_FILE_BYTES, as UTF-8
+    (a BOM, as Excel writes, is dropped)."""
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise CliError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise CliError(f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CliError(f"{name}: line {line}: not UTF-8") from None
+
+
 def parse_rows(path: Path, text: str) -> tuple[list[Row], list[str]]:
     """Rows and the problems found, each problem naming its line. Values never shown."""
     rows: list[Row] = []
     problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            return [], [f"line {number}: longer than {MAX_LINE_CHARS} characters"]
     if _looks_like_jsonl(path, text):
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 problems.append(f"line {number}: not valid JSON")
                 continue
             if not isinstance(item, dict):
@@ -128,27 +202,28 @@ def parse_rows(path: Path, text: str) -> tuple[list[Row], list[str]]:
                 continue
             rows.append(_row(number, item.get("integration_id"), item.get("api_key"), problems))
     else:
-        reader = csv.reader(io.StringIO(text))
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header] != ["integration_id", "api_key"]:
-            problems.append("line 1: the CSV header must be exactly: integration_id,api_key")
-            return [], problems
-        for fields in reader:
-            number = reader.line_num
-            if not fields or not any(f.strip() for f in fields):
-                continue
-            if len(fields) != 2:
-                problems.append(f"line {number}: expected 2 fields, got {len(fields)}")
-                continue
-            rows.append(_row(number, fields[0].strip(), fields[1].strip(), problems))
+        reader = csv.reader(io.StringIO(text), strict=True)
+        try:
+            header = next(reader, None)
+            if header is None or [h.strip() for h in header] != ["integration_id", "api_key"]:
+                problems.append("line 1: the CSV header must be exactly: integration_id,api_key")
+                return [], problems
+            for fields in reader:
+                number = reader.line_num
+                if not fields or not any(f.strip() for f in fields):
+                    continue
+                if len(fields) != 2:
+                    problems.append(f"line {number}: expected 2 fields, got {len(fields)}")
+                    continue
+                rows.append(_row(number, fields[0], fields[1], problems))
+        except csv.Error:
+            problems.append(f"line {reader.line_num}: malformed CSV (a stray or unbalanced quote?)")
     rows = [r for r in rows if r.integration_id and r.api_key]
     seen: dict[str, int] = {}
     for row in rows:
         if row.integration_id in seen:
-            problems.append(
-                f"line {row.line}: duplicate integration_id {row.integration_id!r} "
-                f"(first on line {seen[row.integration_id]})"
-            )
+            first = seen[row.integration_id]
+            problems.append(f"line {row.line}: duplicate integration_id (first on line {first})")
         else:
             seen[row.integration_id] = row.line
     if not rows and not problems:
@@ -157,16 +232,23 @@ def parse_rows(path: Path, text: str) -> tuple[list[Row], list[str]]:
 
 
 def _row(number: int, integration_id: Any, api_key: Any, problems: list[str]) -> Row:
+    """One checked row. Puretalk's integration ids are UUIDs, so anything else is refused
+    by line number, without echoing the cell (swapped columns would print a key)."""
+    canonical = ""
     if not isinstance(integration_id, str) or not integration_id.strip():
         problems.append(f"line {number}: integration_id is missing or empty")
-        integration_id = ""
-    elif integration_id in (".", ".."):
-        problems.append(f"line {number}: integration_id must not be {integration_id!r}")
-        integration_id = ""
+    else:
+        try:
+            canonical = str(uuid.UUID(integration_id.strip()))
+        except ValueError:
+            problems.append(f"line {number}: integration_id is not a UUID (value not shown)")
     if not isinstance(api_key, str) or not api_key:
         problems.append(f"line {number}: api_key is missing or empty")
         api_key = ""
-    return Row(number, integration_id, api_key)
+    elif (problem := key_problem(api_key)) is not None:
+        problems.append(f"line {number}: api_key {problem}")
+        api_key = ""
+    return Row(number, canonical, api_key)
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -181,57 +263,139 @@ def _client(args: argparse.Namespace) -> Puretalk:
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO) -> int:
-    new_key = read_new_key(args.api_key_env, sys.stdin)
+    api_key = read_new_key(args.api_key_env, sys.stdin)
     with _client(args) as client:
-        integration = client.integrations.update(args.integration_id, api_key=new_key)
-        secrets = (client._config.api_key, new_key)
-    json.dump(integration_json(integration, args.show_secrets, secrets), out, indent=2)
+        integration = client.integrations.update(args.integration_id, api_key=api_key)
+        shown = integration_json(integration, args.show_secrets, (client._config.api_key, api_key))
+    json.dump(shown, out, indent=2)
     out.write("\n")
     return EXIT_OK
 
 
+class Journal:
+    """``--journal FILE``: one JSON line per sent and per finished update, flushed and
+    fsynced as it happens, so a crash loses nothing. Never a key."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise CliError(f"cannot open journal {path}: {exc.strerror}") from None
+
+    def write(self, integration_id: str, state: str, error: BaseException | None = None) -> None:
+        entry: dict[str, Any] = {
+            "integration_id": integration_id,
+            "state": state,
+            "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
+        }
+        if error is not None:
+            entry["error"] = type(error).__name__
+            entry["message"] = str(error)
+        self._file.write(json.dumps(entry) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_journal(path: str) -> dict[str, str]:
+    """id -> its last journaled state ("sending" means: in flight when that run stopped)."""
+    states: dict[str, str] = {}
+    for number, line in enumerate(read_input(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            states[str(uuid.UUID(entry["integration_id"]))] = str(entry["state"])
+        except (ValueError, KeyError, TypeError):
+            if number == len(read_input(path).splitlines()):
+                continue  # a last line cut short by a crash
+            raise CliError(f"{path}: line {number}: not a journal entry") from None
+    return states
+
+
+def report(results: Sequence[UpdateResult], out: TextIO) -> int:
+    """The report, one line per id in input order, then the summary line; the exit code."""
+    counts = dict.fromkeys(("ok", "failed", "unknown", "not_sent"), 0)
+    for result in results:
+        counts[result.state] += 1
+        line = f"{result.state:<8} {result.integration_id}"
+        if result.error is not None:
+            line += f"  {type(result.error).__name__}: {result.error}"
+        elif result.reason:
+            line += f"  {result.reason}"
+        print(printable(line), file=out)
+    print(", ".join(f"{n} {state}" for state, n in counts.items()), file=out)
+    out.flush()
+    return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
+
+
 def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
-    path = Path(args.file)
-    try:
-        text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {exc}") from None
-    rows, problems = parse_rows(path, text)
+    text = read_input(args.file)
+    rows, problems = parse_rows(Path(args.file), text)
     if problems:
         for problem in problems:
             print(f"{PROG}: {args.file}: {problem}", file=sys.stderr)
         raise CliError(f"{len(problems)} problem(s) in {args.file}; nothing was sent")
+    skipped: list[str] = []
+    if args.resume:
+        journaled = read_journal(args.resume)
+        skipped = [r.integration_id for r in rows if journaled.get(r.integration_id) == "ok"]
+        in_flight = [r for r in rows if journaled.get(r.integration_id) == "sending"]
+        rows = [r for r in rows if journaled.get(r.integration_id) != "ok"]
+        print(f"resume: {len(skipped)} already ok in {args.resume}; not sent again", file=out)
+        if in_flight:
+            print(
+                f"resume: {len(in_flight)} were in flight when that run stopped "
+                "(state unknown); sending them again",
+                file=out,
+            )
+    client = _client(args)  # checks the key, base URL and options, sending nothing
     if args.dry_run:
+        client.close()
         print(f"{args.file}: {len(rows)} updates are valid; nothing was sent (--dry-run)", file=out)
         return EXIT_OK
+    journal_path = args.journal or args.resume
+    journal = Journal(journal_path) if journal_path else None
     progress = sys.stderr.isatty()
-    done = 0
+    done, total = 0, len(rows)
 
-    def on_result(_: UpdateResult) -> None:
+    def on_start(integration_id: str) -> None:
+        if journal is not None:
+            journal.write(integration_id, "sending")
+
+    def on_result(result: UpdateResult) -> None:
         nonlocal done
+        if journal is not None:
+            journal.write(result.integration_id, result.state, result.error)
         done += 1
         if progress:
-            sys.stderr.write(f"\r{done}/{len(rows)} updated")
+            sys.stderr.write(f"\r{done}/{total} updated")
             sys.stderr.flush()
 
-    with _client(args) as client:
-        results = client.integrations.update_many(
-            [(r.integration_id, r.api_key) for r in rows],
-            concurrency=args.concurrency,
-            on_result=on_result,
-        )
+    pairs = [(r.integration_id, r.api_key) for r in rows]
+    del rows
+    interrupted = False
+    try:
+        with client:
+            results = client.integrations.update_many(
+                pairs, concurrency=args.concurrency, on_start=on_start, on_result=on_result
+            )
+    except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
+        results = exc.update_results  # type: ignore[attr-defined]
+        interrupted = True
+    finally:
+        if journal is not None:
+            journal.close()
     if progress:
         sys.stderr.write("\n")
-    failed = 0
-    for result in results:
-        if result.error is None:
-            print(f"ok      {result.integration_id}", file=out)
-        else:
-            failed += 1
-            name = type(result.error).__name__
-            print(f"failed  {result.integration_id}  {name}: {result.error}", file=out)
-    print(f"{len(results) - failed} ok, {failed} failed", file=out)
-    return EXIT_SOME_FAILED if failed else EXIT_OK
+    code = report(results, out)
+    if interrupted:
+        print(f"{PROG}: interrupted; the report above is every id's state", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
 
 
 def load_seed(path: str | None) -> list[dict[str, Any]]:
@@ -262,14 +426,18 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     from .testing import FakeIntegration, FakePuretalk
 
+    if not _ENV_NAME.fullmatch(args.api_key_env):
+        raise CliError("--api-key-env takes the NAME of an environment variable")
     api_key = os.environ.get(args.api_key_env)
     if not api_key:
         raise CliError(f"set {args.api_key_env}: the fake accepts that value as X-API-KEY")
     try:
         seeded = [FakeIntegration.from_json(item) for item in load_seed(args.seed)]
     except (TypeError, ValueError) as exc:
-        raise CliError(f"bad seed data: {exc}") from None
-    fake = FakePuretalk(api_key=api_key, integrations=seeded)
+        raise CliError(f"bad seed data: {type(exc).__name__}") from None
+    fake = FakePuretalk(
+        api_key=api_key, integrations=seeded, rate_limit=args.rate_limit, latency=args.latency
+    )
     try:
         server = fake.serve(port=args.port)
     except OSError as exc:
@@ -293,18 +461,73 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    """No prefix matching (``--api-key`` must never become ``--api-key-env``), and errors
+    that never echo an argument's value (it may be a key pasted in the wrong place)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            count = len(message.split(":", 1)[1].split())
+            message = f"{count} unrecognized argument(s) (values not shown)"
+        else:
+            message = re.sub(r"'[^']*'", "(value not shown)", message)
         self.print_usage(sys.stderr)
         print(f"{PROG}: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be a finite number of seconds > 0")
+    return value
+
+
+def _count(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("must be a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}")
+        return value
+
+    return parse
+
+
+def _non_negative(text: str) -> float:
+    value = _seconds(text) if text.strip() not in ("0", "0.0") else 0.0
+    return value
 
 
 def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url", help="API base URL (default: $PURETALK_BASE_URL or Puretalk's)"
     )
-    parser.add_argument("--timeout", type=float, help="seconds per attempt (default: 30)")
-    parser.add_argument("--max-retries", type=int, help="retries per update (default: 2)")
+    parser.add_argument("--timeout", type=_seconds, help="seconds per attempt (default: 30)")
+    parser.add_argument("--max-retries", type=_count(0), help="retries per update (default: 2)")
+
+
+_KEY_OPTION = re.compile(r"^--?(api[-_]?key|key|token|secret|password|new[-_]?key)$", re.I)
+
+
+def refuse_keys_in_argv(argv: Sequence[str]) -> None:
+    """A key-like option is refused before parsing: a key on argv shows in ``ps``."""
+    for token in argv:
+        name = token.split("=", 1)[0]
+        if _KEY_OPTION.match(name):
+            raise CliError(
+                f"{name} is not an option: keys never go on the command line (they show in "
+                "ps and shell history). Pipe the new key on stdin, or use --api-key-env VAR; "
+                "the caller's key comes from $PURETALK_API_KEY"
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -334,14 +557,32 @@ def build_parser() -> argparse.ArgumentParser:
         'of {"integration_id": ..., "api_key": ...}; - reads stdin.',
     )
     many.add_argument("file", metavar="FILE")
-    many.add_argument("--dry-run", action="store_true", help="validate the file, send nothing")
-    many.add_argument("--concurrency", type=int, default=8, help="updates in flight (default: 8)")
+    many.add_argument(
+        "--dry-run", action="store_true", help="check everything but the network; send nothing"
+    )
+    many.add_argument(
+        "--concurrency", type=_count(1), default=8, help="updates in flight, at most (default: 8)"
+    )
+    many.add_argument(
+        "--journal", metavar="JOURNAL", help="append each update's state to JOURNAL (JSON lines)"
+    )
+    many.add_argument(
+        "--resume",
+        metavar="JOURNAL",
+        help="skip the ids JOURNAL marks ok, and go on journaling to it",
+    )
     _connection_options(many)
     many.set_defaults(run=cmd_update_many)
 
     fake = commands.add_parser("fake-server", help="run a local fake Puretalk for manual trials")
     fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     fake.add_argument("--seed", metavar="FILE", help="JSON list of integrations to serve")
+    fake.add_argument(
+        "--rate-limit", type=_seconds, metavar="R", help="answer 429 beyond R requests per second"
+    )
+    fake.add_argument(
+        "--latency", type=_non_negative, default=0.0, metavar="S", help="wait S seconds per answer"
+    )
     fake.add_argument(
         "--api-key-env", metavar="VAR", default="PURETALK_API_KEY",
         help="accept the X-API-KEY held in $VAR (default: PURETALK_API_KEY)",
@@ -351,18 +592,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
+        refuse_keys_in_argv(arguments)
+        args = build_parser().parse_args(arguments)
         return int(args.run(args, sys.stdout))
     except CliError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
         return exc.code
     except (errors.PuretalkError, ValueError, TypeError) as exc:
-        print(f"{PROG}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         return exit_code_for(exc)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): say so once, and keep Python's exit-time
+        # flush of stdout from printing a traceback of its own.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        print(f"{PROG}: error: output closed early (broken pipe)", file=sys.stderr)
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

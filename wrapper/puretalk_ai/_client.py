@@ -177,9 +177,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         config = self._config
         return CallOptions(
             build_request=self._sender.build,
-            parts=update_request_parts(
-                config.base_url, integration_id, api_key, config.headers, extra_headers
-            ),
+            parts=update_request_parts(config, integration_id, api_key, extra_headers),
             parse=UpdateParser(integration_id, config.strict_response_validation),
             secrets=Secrets((config.api_key, api_key)),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),

@@ -9,7 +9,7 @@ from typing import Any
 from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
-from ._config import check_headers
+from ._config import ClientConfig, check_headers
 from ._redaction import remember_secret
 from ._transport import RequestParts
 
@@ -56,21 +56,18 @@ def check_api_key(api_key: object, name: str = "api_key") -> str:
 
 
 def request_parts(
-    base_url: str,
-    kwargs: Mapping[str, Any],
-    headers: Mapping[str, str],
-    extra_headers: Mapping[str, str] | None,
+    config: ClientConfig, kwargs: Mapping[str, Any], extra_headers: Mapping[str, str]
 ) -> RequestParts:
     """A request from a generated endpoint's ``_get_kwargs`` output, ready to send.
 
     The generated path, body and content type come first, then the client's headers (auth
-    last, so nothing replaces it), then the call's checked ``extra_headers``.
+    last, so nothing replaces it), then the call's ``extra_headers`` (already checked:
+    nothing here raises, so no frame holding the merged headers is ever in a traceback).
     """
     merged = dict(kwargs.get("headers") or {})
-    merged.update(headers)
-    if extra_headers:
-        merged.update(check_headers(extra_headers, "extra_headers"))
-    url = base_url + kwargs["url"]
+    merged.update(config.headers)
+    merged.update(extra_headers)
+    url = config.base_url + kwargs["url"]
     if kwargs.get("params"):
         from urllib.parse import urlencode
 
@@ -87,16 +84,17 @@ def request_parts(
 
 
 def update_request_parts(
-    base_url: str,
+    config: ClientConfig,
     integration_id: str,
     api_key: str,
-    headers: Mapping[str, str],
     extra_headers: Mapping[str, str] | None,
 ) -> RequestParts:
-    """The update request. Checks the id, then the key, before anything else; the path and
-    body come from the generated endpoint, so the id is exactly one percent-encoded segment.
+    """The update request. Checks the id, the key and the headers before anything else; the
+    path and body come from the generated endpoint, so the id is exactly one percent-encoded
+    segment.
     """
     check_integration_id(integration_id)
     check_api_key(api_key)
+    checked = check_headers(extra_headers, "extra_headers")
     body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=api_key))
-    return request_parts(base_url, _get_kwargs(integration_id, body=body), headers, extra_headers)
+    return request_parts(config, _get_kwargs(integration_id, body=body), checked)

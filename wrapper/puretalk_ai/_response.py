@@ -93,31 +93,39 @@ class UpdateParser:
         self.strict = strict
 
     def __call__(self, response: httpx.Response, secrets: Secrets) -> Integration:
+        # Errors are built in _classify and raised here, where the only locals are masked
+        # or key-free: error trackers and --showlocals read the frames of a traceback.
+        outcome = self._classify(response, secrets)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _classify(self, response: httpx.Response, secrets: Secrets) -> Integration | Exception:
         if not 200 <= response.status_code < 300:
-            raise make_status_error(response, secrets)
+            return make_status_error(response, secrets)
         if response.extensions.get(TRUNCATED):
-            raise _invalid(response, secrets, "the body is larger than max_response_bytes")
+            return _invalid(response, secrets, "the body is larger than max_response_bytes")
         body, ok = loads_bounded(response.content)
         if not ok:
             why = f"not JSON, or nested deeper than {MAX_JSON_DEPTH} levels"
-            raise _invalid(response, secrets, why) from None
+            return _invalid(response, secrets, why)
         if not isinstance(body, dict):
-            raise _invalid(response, secrets, f"expected an object, got {type(body).__name__}")
+            return _invalid(response, secrets, f"expected an object, got {type(body).__name__}")
         if body.get("err") is True:
             msg = body.get("msg")
             text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
-            raise APIReportedError(
+            return APIReportedError(
                 text, response=redacted_response(response, secrets), body=secrets.redact_json(body)
             )
         results = body.get("results")
         if not isinstance(results, dict):
-            raise _invalid(response, secrets, "'results' is missing or not an object")
+            return _invalid(response, secrets, "'results' is missing or not an object")
         returned = results.get("integration_id")
         if returned is not None and not (
             isinstance(returned, str) and _same_id(returned, self.integration_id)
         ):
             # A misrouted answer (a proxy's cache, a shared connection): never a success.
-            raise _invalid(
+            return _invalid(
                 response, secrets, "it describes another integration than the one requested"
             )
         try:
@@ -126,7 +134,7 @@ class UpdateParser:
         except _PARSE_ERRORS as exc:
             if self.strict:
                 where = f" at results.{exc.args[0]}" if isinstance(exc, _Mismatch) else ""
-                raise _invalid(response, secrets, f"it does not match the spec{where}") from None
+                return _invalid(response, secrets, f"it does not match the spec{where}")
             integration, drifted = _lenient(results)
             response.extensions[DRIFTED] = drifted
             logger.warning(

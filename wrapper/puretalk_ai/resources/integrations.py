@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from puretalk_ai_openapi.models import Integration
 
 from .._bulk import (
     DEFAULT_CONCURRENCY,
+    BulkItem,
+    BulkRunner,
     ResultCallback,
+    StartCallback,
     UpdateResult,
     Updates,
-    check_concurrency,
-    normalize_updates,
+    attach_results,
+    plan_updates,
 )
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
@@ -61,36 +66,105 @@ class Integrations:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         on_result: ResultCallback | None = None,
+        on_start: StartCallback | None = None,
     ) -> list[UpdateResult]:
-        """Update many integrations, at most `concurrency` at a time (threads).
+        """Update many integrations, at most `concurrency` at a time (worker threads).
 
         `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
-        UpdateResult per id, in input order; a failed update never stops the others.
-        `on_result` is called (from a worker thread) as each update finishes.
+        UpdateResult per id, in input order. A failed update never stops the others; the
+        batch pauses as a whole when the server asks, and adapts its concurrency on 429.
+        `on_start(id)` is called as each update is sent and `on_result(result)` as each
+        finishes (from worker threads). Any exception that escapes (Ctrl-C, or one raised
+        by a callback) carries every id's state in ``.update_results``.
         """
-        pairs = normalize_updates(updates)
-        check_concurrency(concurrency)
+        planned = plan_updates(updates, concurrency, _retries(self._client, max_retries))
+        del updates  # the keys live on only inside masked BulkKey objects
+        if isinstance(planned, Exception):
+            raise planned
 
-        def one(pair: tuple[str, str]) -> UpdateResult:
-            integration_id, api_key = pair
+        def call(item: BulkItem) -> Integration:
+            return self.update(
+                item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
+            )
+
+        return _drive_sync(planned, call, on_start, on_result)
+
+
+def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
+    return client.max_retries if max_retries is None else max_retries
+
+
+def _drive_sync(
+    runner: BulkRunner,
+    call: Callable[[BulkItem], Integration],
+    on_start: StartCallback | None,
+    on_result: ResultCallback | None,
+) -> list[UpdateResult]:
+    """Daemon worker threads carry out the runner's decisions; the main thread waits, so
+    Ctrl-C reaches it, and a second Ctrl-C only stops the waiting."""
+    import threading
+
+    lock = threading.Condition()
+    raised: list[BaseException] = []
+
+    def callback(function: Callable[[Any], Any], argument: Any) -> None:
+        try:
+            function(argument)
+        except Exception as exc:
+            with lock:
+                raised.append(exc)
+                runner.stop(f"a callback raised {type(exc).__name__}")
+                lock.notify_all()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                step = runner.next(time.monotonic())
+                while isinstance(step, float):
+                    lock.wait(step)
+                    step = runner.next(time.monotonic())
+            if step is None:
+                return
+            if on_start is not None:
+                callback(on_start, step.integration_id)
             try:
-                integration = self.update(
-                    integration_id, api_key=api_key, timeout=timeout, max_retries=max_retries
-                )
-                result = UpdateResult(integration_id, integration=integration)
+                outcome: Any = call(step)
             except Exception as exc:  # one result per id, whatever happened to it
-                result = UpdateResult(integration_id, error=exc)
-            if on_result is not None:
-                on_result(result)
-            return result
+                outcome = exc
+            with lock:
+                result = runner.finish(step, outcome, time.monotonic())
+                lock.notify_all()
+            if result is not None and on_result is not None:
+                callback(on_result, result)
 
-        if not pairs:
-            return []
-        from concurrent.futures import ThreadPoolExecutor  # only bulk users pay for it
+    workers = [
+        threading.Thread(target=worker, name=f"puretalk-bulk-{n}", daemon=True)
+        for n in range(min(runner.max_concurrency, len(runner.items)))
+    ]
+    for thread in workers:
+        thread.start()
+    try:
+        _join(workers)
+    except KeyboardInterrupt as interrupt:
+        with lock:
+            runner.stop("interrupted")
+            lock.notify_all()
+        # In-flight updates end within their own deadline; a second Ctrl-C stops the
+        # waiting, and what is still in flight is then unknown.
+        with contextlib.suppress(KeyboardInterrupt):
+            _join(workers)
+        with lock:
+            raise attach_results(interrupt, runner.results()) from None
+    results = runner.results()
+    if raised:
+        raise attach_results(raised[0], results)
+    return results
 
-        workers = min(concurrency, len(pairs))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="puretalk") as pool:
-            return list(pool.map(one, pairs))
+
+def _join(threads: list[Any]) -> None:
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.1)  # short joins keep the main thread responsive to Ctrl-C
 
 
 class IntegrationsWithRawResponse:
@@ -153,32 +227,82 @@ class AsyncIntegrations:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         on_result: ResultCallback | None = None,
+        on_start: StartCallback | None = None,
     ) -> list[UpdateResult]:
         """Update many integrations, at most `concurrency` in flight at once.
 
-        `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
-        UpdateResult per id, in input order; a failed update never stops the others.
-        `on_result` is called as each update finishes.
+        As the sync ``update_many``; a cancellation (``CancelledError``) stops it at once:
+        what was in flight is ``unknown``, and the error carries ``.update_results``.
         """
-        import asyncio  # only async users pay for it
+        planned = plan_updates(updates, concurrency, _retries(self._client, max_retries))
+        del updates
+        if isinstance(planned, Exception):
+            raise planned
 
-        pairs = normalize_updates(updates)
-        gate = asyncio.Semaphore(check_concurrency(concurrency))
+        async def call(item: BulkItem) -> Integration:
+            return await self.update(
+                item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
+            )
 
-        async def one(integration_id: str, api_key: str) -> UpdateResult:
-            async with gate:
-                try:
-                    integration = await self.update(
-                        integration_id, api_key=api_key, timeout=timeout, max_retries=max_retries
-                    )
-                    result = UpdateResult(integration_id, integration=integration)
-                except Exception as exc:  # one result per id, whatever happened to it
-                    result = UpdateResult(integration_id, error=exc)
-            if on_result is not None:
-                on_result(result)
-            return result
+        return await _drive_async(planned, call, on_start, on_result)
 
-        return list(await asyncio.gather(*(one(i, k) for i, k in pairs)))
+
+async def _drive_async(
+    runner: BulkRunner,
+    call: Callable[[BulkItem], Awaitable[Integration]],
+    on_start: StartCallback | None,
+    on_result: ResultCallback | None,
+) -> list[UpdateResult]:
+    import asyncio  # only async users pay for it
+
+    wake = asyncio.Event()
+    raised: list[BaseException] = []
+
+    def callback(function: Callable[[Any], Any], argument: Any) -> None:
+        try:
+            function(argument)
+        except Exception as exc:
+            raised.append(exc)
+            runner.stop(f"a callback raised {type(exc).__name__}")
+            wake.set()
+
+    async def worker() -> None:
+        while True:
+            step = runner.next(time.monotonic())
+            if step is None:
+                return
+            if isinstance(step, float):
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), step)
+                continue
+            if on_start is not None:
+                callback(on_start, step.integration_id)
+            try:
+                outcome: Any = await call(step)
+            except Exception as exc:  # one result per id, whatever happened to it
+                outcome = exc
+            result = runner.finish(step, outcome, time.monotonic())
+            wake.set()
+            if result is not None and on_result is not None:
+                callback(on_result, result)
+
+    tasks = [
+        asyncio.ensure_future(worker())
+        for _ in range(min(runner.max_concurrency, len(runner.items)))
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException as exc:  # CancelledError (or KeyboardInterrupt) stays itself
+        runner.stop("cancelled")
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise attach_results(exc, runner.results()) from None
+    results = runner.results()
+    if raised:
+        raise attach_results(raised[0], results)
+    return results
 
 
 class AsyncIntegrationsWithRawResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,7 @@ class RecordedRequest:
     headers: Mapping[str, str] = attrs.field(repr=False)
     body: bytes = attrs.field(repr=False)
     status: int | None  # None: the connection was dropped or reset
+    at: float = attrs.field(factory=time.monotonic, repr=False)  # when it arrived (monotonic)
 
     @property
     def json(self) -> Any:
@@ -156,9 +158,23 @@ class FakePuretalk:
         *,
         integrations: Iterable[FakeIntegration | Mapping[str, Any]] = (),
         base_path: str = "/api",
+        rate_limit: float | None = None,
+        latency: float = 0.0,
     ) -> None:
+        """`rate_limit`: requests per second (a token bucket holding a tenth of a second's
+        worth, at least one); past it, 429 with ``Retry-After`` and ``retry-after-ms``.
+        `latency`: seconds every answer waits before it is sent."""
+        if rate_limit is not None and not rate_limit > 0:
+            raise ValueError("rate_limit must be > 0 requests per second")
+        if not latency >= 0:
+            raise ValueError("latency must be >= 0 seconds")
         self._api_key = api_key
         self.base_path = base_path.rstrip("/")
+        self.rate_limit = rate_limit
+        self.latency = latency
+        self._bucket_size = max(1.0, (rate_limit or 0) / 10)
+        self._tokens = self._bucket_size
+        self._refilled = time.monotonic()
         self.integrations: dict[str, FakeIntegration] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
@@ -264,7 +280,9 @@ class FakePuretalk:
         """Answer one request (headers with lower-case names) and record it."""
         with self._lock:
             fault = self.fault_for(method, raw_path)
-            answer = self._answer(fault, method, raw_path, headers, body)
+            answer = self._rate_limited() or self._answer(fault, method, raw_path, headers, body)
+            if self.latency:
+                answer = attrs.evolve(answer, delay=answer.delay + self.latency)
             self.requests.append(
                 RecordedRequest(
                     method=method,
@@ -275,6 +293,28 @@ class FakePuretalk:
                 )
             )
         return answer
+
+    def _rate_limited(self) -> Answer | None:
+        """429 when the token bucket is empty (called with the lock held)."""
+        if self.rate_limit is None:
+            return None
+        now = time.monotonic()
+        self._tokens = min(
+            self._bucket_size, self._tokens + (now - self._refilled) * self.rate_limit
+        )
+        self._refilled = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return None
+        wait = (1 - self._tokens) / self.rate_limit
+        return _json_answer(
+            429,
+            {"err": True, "msg": "Too many requests"},
+            headers={
+                "retry-after": str(max(1, round(wait + 0.5))),
+                "retry-after-ms": f"{wait * 1000:.0f}",
+            },
+        )
 
     def fault_for(self, method: str, raw_path: str) -> Fault | None:
         """The fault for this request: by default the next one queued by ``fail_next`` etc.

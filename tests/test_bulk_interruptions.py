@@ -1,0 +1,206 @@
+"""update_many never loses an id's state: interruptions, callbacks that raise, rate limits."""
+
+from __future__ import annotations
+
+import _thread
+import asyncio
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+import puretalk_ai
+from puretalk_ai import RateLimitError, UpdateResult
+from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
+from puretalk_ai.testing import FakePuretalk
+from tests import audit
+from tests.secrets import CALLER_KEY
+
+IDS = [str(uuid.UUID(int=1000 + i)) for i in range(40)]
+BASE: dict[str, Any] = {"api_key": CALLER_KEY, "base_url": "https://api.puretalk.test/api"}
+
+
+def fake_with(ids: list[str], **options: Any) -> FakePuretalk:
+    fake = FakePuretalk(api_key=CALLER_KEY, **options)
+    for integration_id in ids:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    return fake
+
+
+def new_keys(ids: list[str]) -> dict[str, str]:
+    return {i: f"new-key-{n:06d}" for n, i in enumerate(ids)}
+
+
+def applied(fake: FakePuretalk) -> set[str]:
+    return {i for i, stored in fake.integrations.items() if stored.api_key.startswith("new-key")}
+
+
+def check_states(results: list[UpdateResult], fake: FakePuretalk, ids: list[str]) -> Counter[str]:
+    """Every id has a state, in input order, and the states agree with what the fake saw."""
+    assert [r.integration_id for r in results] == ids
+    sent = {r.path.rsplit("/", 1)[1] for r in fake.requests}
+    for result in results:
+        audit.record_object(result)
+        if result.state == "ok":
+            assert result.integration_id in applied(fake)
+        if result.state == "not_sent":
+            assert result.integration_id not in sent
+            assert result.reason
+    # Every key the fake applied is reported ok or unknown: nothing live is unaccounted for.
+    by_id = {r.integration_id: r.state for r in results}
+    assert {by_id[i] for i in applied(fake)} <= {"ok", "unknown"}
+    return Counter(r.state for r in results)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_raising_on_result_stops_new_updates_and_keeps_every_state(kind: str) -> None:
+    fake = fake_with(IDS, latency=0.01)
+    calls: list[str] = []
+
+    def on_result(result: UpdateResult) -> None:
+        calls.append(result.integration_id)
+        if len(calls) == 4:
+            raise RuntimeError("the user's callback failed")
+
+    with pytest.raises(RuntimeError, match="callback failed") as caught:
+        run(kind, fake, new_keys(IDS), concurrency=4, on_result=on_result)
+    results: list[UpdateResult] = caught.value.update_results  # type: ignore[attr-defined]
+    states = check_states(results, fake, IDS)
+    assert states["not_sent"] > 0  # nothing new started after the callback raised
+    assert states["unknown"] == 0  # in-flight updates were allowed to finish
+    finished = [r.integration_id for r in results if r.state in ("ok", "failed")]
+    assert sorted(calls) == sorted(finished)  # on_result saw every finished update
+    sent_after = len(fake.requests)
+    time.sleep(0.1)
+    assert len(fake.requests) == sent_after  # and nothing keeps going in the background
+
+
+def test_ctrl_c_during_sync_update_many_reports_every_state() -> None:
+    fake = fake_with(IDS, latency=0.02)
+    seen: list[str] = []
+
+    def on_result(result: UpdateResult) -> None:
+        seen.append(result.integration_id)
+        if len(seen) == 6:
+            _thread.interrupt_main()  # Ctrl-C, delivered to the main thread
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run("sync", fake, new_keys(IDS), concurrency=4, on_result=on_result)
+    results = caught.value.update_results  # type: ignore[attr-defined]
+    states = check_states(results, fake, IDS)
+    assert states["ok"] >= 6
+    assert states["not_sent"] > 0
+    assert any("update_many:" in note for note in caught.value.__notes__)
+
+
+def test_cancelling_async_update_many_marks_in_flight_unknown() -> None:
+    fake = fake_with(IDS, latency=0.05)
+
+    async def go() -> list[UpdateResult]:
+        async with puretalk_ai.AsyncPuretalk(
+            **BASE, http_client=httpx.AsyncClient(transport=fake.async_transport())
+        ) as client:
+            task = asyncio.ensure_future(
+                client.integrations.update_many(new_keys(IDS), concurrency=4)
+            )
+            await asyncio.sleep(0.12)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError as exc:
+                return exc.update_results  # type: ignore[attr-defined, no-any-return]
+            raise AssertionError("not cancelled")
+
+    results = asyncio.run(go())
+    states = check_states(results, fake, IDS)
+    assert states["unknown"] >= 1
+    assert states["not_sent"] > 0
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_same_uuid_in_another_case_is_a_duplicate(kind: str) -> None:
+    fake = fake_with(IDS[:2])
+    updates = [(IDS[0], "new-key-1"), (IDS[0].upper(), "new-key-2")]
+    with pytest.raises(ValueError, match="duplicate integration_id at positions 0 and 1"):
+        run(kind, fake, updates)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_429_pauses_every_worker(kind: str) -> None:
+    fake = fake_with(IDS, latency=0.01)
+    fake.fail_next(1, status=429, retry_after_ms=300)
+    results = run(kind, fake, new_keys(IDS), concurrency=4)
+    assert all(r.ok for r in results)
+    first = fake.requests[0]
+    assert first.status == 429
+    # Requests sent alongside the first arrive within a few ms of it; after that, none is
+    # sent until the 300 ms pause is over (without a shared pause the other workers would
+    # have gone on: 40 updates at 4 x 10 ms take ~100 ms).
+    late = [r for r in fake.requests[1:] if r.at - first.at > 0.02]
+    assert len(late) > 30
+    assert min(r.at for r in late) - first.at >= 0.29
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_an_ask_beyond_the_cap_stops_the_batch_with_not_sent(kind: str) -> None:
+    fake = fake_with(IDS[:10])
+    fake.fail_next(1, status=429, retry_after=3600)
+    results = run(kind, fake, new_keys(IDS[:10]), concurrency=1)
+    assert results[0].state == "failed"
+    assert isinstance(results[0].error, RateLimitError)
+    assert results[0].error.retry_after == 3600
+    assert {r.state for r in results[1:]} == {"not_sent"}
+    assert "3600 s" in (results[1].reason or "")
+    assert len(fake.requests) == 1
+
+
+def run(kind: str, fake: FakePuretalk, updates: Any, **kwargs: Any) -> list[UpdateResult]:
+    if kind == "sync":
+        http = httpx.Client(transport=fake.transport())
+        with puretalk_ai.Puretalk(**BASE, http_client=http) as client:
+            return client.integrations.update_many(updates, **kwargs)
+
+    async def go() -> list[UpdateResult]:
+        http = httpx.AsyncClient(transport=fake.async_transport())
+        async with puretalk_ai.AsyncPuretalk(**BASE, http_client=http) as client:
+            return await client.integrations.update_many(updates, **kwargs)
+
+    return asyncio.run(go())
+
+
+# --- the I/O-free runner ------------------------------------------------------------------------
+
+
+def _runner(n: int, concurrency: int) -> BulkRunner:
+    items = [BulkItem(i, IDS[i], BulkKey(f"new-key-{i:06d}")) for i in range(n)]
+    return BulkRunner(items, concurrency, max_retries=2)
+
+
+def _rate_limited() -> RateLimitError:
+    response = httpx.Response(429, request=httpx.Request("PATCH", "https://x.test/"))
+    return RateLimitError("slow down", response=response, body=None, retry_after=0.5)
+
+
+def test_runner_halves_on_429_grows_by_one_per_window_and_shares_the_pause() -> None:
+    runner = _runner(30, concurrency=8)
+    started = [runner.next(0.0) for _ in range(8)]
+    assert all(isinstance(s, BulkItem) for s in started)
+    assert runner.next(0.0) == pytest.approx(0.05)  # every slot is taken
+    first = started[0]
+    assert isinstance(first, BulkItem)
+    assert runner.finish(first, _rate_limited(), 1.0) is None  # retried, not a result
+    assert runner.limit == 4
+    assert runner.next(1.2) == pytest.approx(0.3)  # the pause holds every worker
+    integration = puretalk_ai.Integration()
+    for item in started[1:5]:
+        assert isinstance(item, BulkItem)
+        runner.finish(item, integration, 2.0)
+    assert runner.limit == 5  # one more slot after a window of `limit` successes
+    runner.stop("interrupted")
+    assert runner.next(3.0) is None
+    states = Counter(r.state for r in runner.results())
+    assert states == {"ok": 4, "unknown": 4, "not_sent": 22}

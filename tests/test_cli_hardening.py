@@ -1,0 +1,318 @@
+"""The CLI never shows a traceback, never carries or echoes a key, and never loses a state."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from puretalk_ai._cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE
+from puretalk_ai.testing import FakePuretalk, FakeServer
+from tests import audit
+from tests.secrets import CALLER_KEY, NEW_KEY
+from tests.test_cli import CLI, one_line_error, run
+
+IDS = [str(uuid.UUID(int=i + 500)) for i in range(40)]
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for integration_id in IDS:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    with fake.serve() as running:
+        yield running
+
+
+def csv_file(tmp_path: Path, rows: list[tuple[str, str]], name: str = "keys.csv") -> str:
+    path = tmp_path / name
+    path.write_text("integration_id,api_key\n" + "".join(f"{i},{k}\n" for i, k in rows))
+    return str(path)
+
+
+# --- argv -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["integrations", "update", IDS[0], "--api-key", NEW_KEY],
+        ["integrations", "update", IDS[0], f"--api-key={NEW_KEY}"],
+        ["integrations", "update-many", "f.csv", "--token", NEW_KEY],
+        ["fake-server", "--api-key", NEW_KEY],
+    ],
+)
+def test_a_key_on_argv_is_refused_without_echo(argv: list[str]) -> None:
+    result = run(*argv)
+    assert result.returncode == EXIT_USAGE
+    line = one_line_error(result)
+    assert "stdin" in line
+    assert "--api-key-env" in line
+    assert NEW_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["integrations", "update", IDS[0], "--api-k", NEW_KEY],  # no prefix matching
+        ["integrations", "update", IDS[0], NEW_KEY],  # a stray positional
+        ["integrations", "update-many", "f.csv", "--concurrency", NEW_KEY],
+        ["integrations", "frobnicate", NEW_KEY],
+    ],
+)
+def test_argparse_errors_never_echo_values(argv: list[str]) -> None:
+    result = run(*argv)
+    assert result.returncode == EXIT_USAGE
+    assert NEW_KEY not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "0", "soon"])
+def test_non_finite_or_negative_timeouts_are_one_line_usage_errors(value: str) -> None:
+    result = run("integrations", "update", IDS[0], "--timeout", value, stdin=NEW_KEY)
+    assert result.returncode == EXIT_USAGE
+    assert "Traceback" not in result.stderr
+    assert "--timeout" in result.stderr
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def test_swapped_columns_are_reported_by_line_without_the_keys(tmp_path: Path) -> None:
+    path = tmp_path / "swapped.csv"
+    path.write_text(f"integration_id,api_key\n{NEW_KEY},{IDS[0]}\n{NEW_KEY}x,{IDS[1]}\n")
+    result = run("integrations", "update-many", str(path), "--dry-run")
+    assert result.returncode == EXIT_USAGE
+    assert "line 2: integration_id is not a UUID (value not shown)" in result.stderr
+    assert "line 3: integration_id is not a UUID" in result.stderr
+    assert NEW_KEY not in result.stdout + result.stderr
+
+
+def test_a_csv_with_a_bom_is_read(server: FakeServer, tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbfintegration_id,api_key\r\n" + f"{IDS[0]},{NEW_KEY}\r\n".encode())
+    result = run("integrations", "update-many", str(path), "--base-url", server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert server.fake.integrations[IDS[0]].api_key == NEW_KEY
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (f"integration_id,api_key\n{IDS[0]},{'k' * 200_000}\n", "line 2: longer than 16384"),
+        (f'integration_id,api_key\n{IDS[0]},"unclosed\n{IDS[1]},b\n', "malformed CSV"),
+        (f"integration_id,api_key\n{IDS[0]}, padded-key-000\n", "line 2: api_key has leading"),
+        (b"\xff\xfe".decode("latin-1") + "x\n", "not UTF-8"),
+    ],
+)
+def test_hostile_files_are_one_named_problem_no_traceback(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content.encode("latin-1" if "not UTF-8" in problem else "utf-8"))
+    result = run("integrations", "update-many", str(path), "--dry-run")
+    assert result.returncode == EXIT_USAGE
+    assert problem in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dev_zero_is_refused_quickly() -> None:
+    started = time.monotonic()
+    result = run("integrations", "update-many", "/dev/zero")
+    assert result.returncode == EXIT_USAGE
+    assert "larger than 16 MiB" in one_line_error(result)
+    assert time.monotonic() - started < 30
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path) -> None:
+    result = run("integrations", "update-many", str(tmp_path))  # a directory
+    assert result.returncode == EXIT_USAGE
+    assert "cannot read" in one_line_error(result)
+
+
+def test_dry_run_checks_options_and_the_caller_key(tmp_path: Path) -> None:
+    path = csv_file(tmp_path, [(IDS[0], NEW_KEY)])
+    assert (
+        run("integrations", "update-many", path, "--dry-run", "--concurrency", "0").returncode == 2
+    )
+    no_key = run("integrations", "update-many", path, "--dry-run", env={"PURETALK_API_KEY": ""})
+    assert no_key.returncode == 3
+    assert "PURETALK_API_KEY" in one_line_error(no_key)
+    plain = run("integrations", "update-many", path, "--dry-run", "--base-url", "http://a.test")
+    assert plain.returncode == 3
+
+
+# --- keys from stdin --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stdin", "accepted"),
+    [
+        (NEW_KEY + "\n", True),
+        (NEW_KEY + "\r\n", True),
+        (NEW_KEY, True),
+        (" " + NEW_KEY, False),
+        (NEW_KEY + " \n", False),
+        (NEW_KEY + "\n\n", False),
+        ("line-one-key\nline-two-key", False),
+    ],
+)
+def test_update_treats_keys_like_update_many(
+    server: FakeServer, stdin: str, accepted: bool
+) -> None:
+    result = run("integrations", "update", IDS[0], "--base-url", server.base_url, stdin=stdin)
+    if accepted:
+        assert result.returncode == 0, result.stderr
+        assert server.fake.integrations[IDS[0]].api_key == NEW_KEY
+    else:
+        assert result.returncode == EXIT_USAGE
+        assert "it was not sent" in one_line_error(result)
+        assert server.fake.requests == []
+    assert NEW_KEY not in result.stdout + result.stderr
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def test_server_text_with_terminal_escapes_is_escaped(tmp_path: Path) -> None:
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    fake.add_integration(integration_id=IDS[0], api_key="old-key-000")
+    evil = b'{"err": true, "msg": "\\u001b[2J\\u001b[HALL KEYS ROTATED OK\\u0007"}'
+    fake.fail_next(5, status=400, body=evil)
+    with fake.serve() as server:
+        single = run("integrations", "update", IDS[0], "--base-url", server.base_url, stdin=NEW_KEY)
+        many = run(
+            "integrations", "update-many", csv_file(tmp_path, [(IDS[0], NEW_KEY)]),
+            "--base-url", server.base_url,
+        )  # fmt: skip
+    for result in (single, many):
+        assert "\x1b" not in result.stdout + result.stderr
+        assert "\x07" not in result.stdout + result.stderr
+        assert "\\x1b[2J" in result.stdout + result.stderr
+
+
+def test_a_broken_pipe_is_one_line(server: FakeServer, tmp_path: Path) -> None:
+    path = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
+    env = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
+    process = subprocess.Popen(
+        [CLI, "integrations", "update-many", path, "--base-url", server.base_url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    process.stdout.close()  # the reader goes away before the report is written
+    _, stderr = process.communicate(timeout=60)
+    text = stderr.decode()
+    audit.SEEN.append(text)
+    assert process.returncode == EXIT_BROKEN_PIPE
+    assert text.strip().splitlines() == ["puretalk-ai: error: output closed early (broken pipe)"]
+
+
+# --- journal, resume, interruption -------------------------------------------------------------
+
+
+def read_journal(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -> None:
+    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.05)
+    for integration_id in IDS:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
+    journal = tmp_path / "journal.jsonl"
+    env = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
+    with fake.serve() as server:
+        args = ["integrations", "update-many", keys, "--base-url", server.base_url]
+        process = subprocess.Popen(
+            [CLI, *args, "--concurrency", "4", "--journal", str(journal)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while len([r for r in fake.requests if r.status == 200]) < 10:
+            assert time.monotonic() < deadline, "the CLI made no progress"
+            time.sleep(0.01)
+        process.kill()
+        process.wait(timeout=10)
+        time.sleep(0.2)  # let requests already in flight land at the fake
+        live = {i for i in IDS if fake.integrations[i].api_key.startswith(NEW_KEY)}
+        entries = read_journal(journal)
+        ok = {e["integration_id"] for e in entries if e["state"] == "ok"}
+        sending = {e["integration_id"] for e in entries if e["state"] == "sending"}
+        assert 10 <= len(live) < len(IDS)
+        assert live <= ok | (sending - ok)  # every live key is journaled ok or was in flight
+        assert ok <= live
+        text = journal.read_text()
+        assert NEW_KEY not in text
+        assert CALLER_KEY not in text
+
+        before = len(fake.requests)
+        resumed = run(*args, "--resume", str(journal))
+        assert resumed.returncode == 0, resumed.stderr
+        again = {r.path.rsplit("/", 1)[1] for r in fake.requests[before:]}
+        assert not again & ok  # no id the journal marks ok was sent again
+        assert {i for i in IDS if fake.integrations[i].api_key.startswith(NEW_KEY)} == set(IDS)
+        assert f"{len(ok)} already ok" in resumed.stdout
+        if sending - ok:
+            assert "were in flight when that run stopped" in resumed.stdout
+
+
+def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
+    tmp_path: Path,
+) -> None:
+    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.1)
+    for integration_id in IDS:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
+    with fake.serve() as server:
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the CLI on a real terminal
+            os.environ["PURETALK_API_KEY"] = CALLER_KEY
+            argv = [CLI, "integrations", "update-many", keys, "--base-url", server.base_url]
+            os.execv(CLI, [*argv, "--concurrency", "2"])  # noqa: S606 - argv, no shell
+        output = b""
+        deadline = time.monotonic() + 30
+        while len([r for r in fake.requests if r.status == 200]) < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        os.write(fd, b"\x03")  # Ctrl-C
+        time.sleep(0.05)
+        os.write(fd, b"\x03")  # and again, while it waits for what is in flight
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+    text = output.decode(errors="replace")
+    audit.SEEN.append(text)
+    assert os.waitstatus_to_exitcode(status) == EXIT_INTERRUPTED
+    assert "Traceback" not in text
+    assert "interrupted; the report above is every id's state" in text
+    for integration_id in IDS:
+        assert integration_id in text
+    summary = next(line for line in text.splitlines() if line.strip().endswith("not_sent"))
+    counts = {state: n for n, state in (part.split() for part in summary.strip().split(", "))}
+    assert sum(int(n) for n in counts.values()) == len(IDS)
+    assert int(counts["not_sent"]) > 0
+    live = len([i for i in IDS if fake.integrations[i].api_key.startswith(NEW_KEY)])
+    assert live <= int(counts["ok"]) + int(counts["unknown"])
+
+
+def test_exit_code_when_some_fail_is_documented() -> None:
+    assert EXIT_SOME_FAILED == 25
+    assert signal.SIGINT + 128 == EXIT_INTERRUPTED
