@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -131,8 +132,19 @@ def test_no_secret_in_anything_the_suite_saw() -> None:
     assert any("api_key='***'" in text for text in audit.SEEN)
     assert any("Error code: 404" in text for text in audit.SEEN)
     assert any("Traceback" in text for text in audit.SEEN)
-    leaks = [
-        (which, i) for i, text in enumerate(audit.SEEN) for which, s in enumerate(ALL) if s in text
+    assert any("x-api-key': '***'" in text for text in audit.SEEN)  # redacted requests
+    assert any(text.startswith("\x80") for text in audit.SEEN)  # pickles were checked
+    assert any("not_sent" in text for text in audit.SEEN)  # interrupted bulk reports
+    # Every spelling of each secret: raw, \\u-escaped, percent-encoded.
+    spellings = [
+        (which, form)
+        for which, secret in enumerate(ALL)
+        for form in (
+            secret,
+            "".join(f"\\u{ord(c):04x}" for c in secret),
+            quote(secret, safe=""),
+        )
     ]
+    leaks = [(which, i) for i, text in enumerate(audit.SEEN) for which, s in spellings if s in text]
     # Report which secret and where, never the texts or values themselves.
     assert not leaks, f"{len(leaks)} captured texts hold a secret (secret#, index): {leaks[:10]}"

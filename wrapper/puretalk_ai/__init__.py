@@ -8,9 +8,16 @@
 from puretalk_ai_openapi.models import Integration, IntegrationData
 from puretalk_ai_openapi.types import UNSET, Unset
 
-from ._bulk import UpdateResult
+from ._bulk import UpdateResult, UpdateState
 from ._client import AsyncPuretalk, Puretalk
-from ._config import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    NOT_GIVEN,
+    NotGiven,
+)
 from ._exceptions import (
     APIConnectionError,
     APIReportedError,
@@ -28,12 +35,14 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._logs import setup_logging_from_env as _setup_logging_from_env
+from ._redaction import RedactingFilter
 from ._redaction import install_model_reprs as _install_model_reprs
 from ._response import RawResponse
 from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
@@ -57,9 +66,11 @@ __all__ = [
     "PuretalkError",
     "RateLimitError",
     "RawResponse",
+    "RedactingFilter",
     "UnprocessableEntityError",
     "Unset",
     "UpdateResult",
+    "UpdateState",
     "__version__",
 ]
 

@@ -1,4 +1,8 @@
-"""The ``puretalk_ai`` logger: method, path, status and timings; never headers or bodies."""
+"""The ``puretalk_ai`` logger: method, path, status and timings; never headers or bodies.
+
+DEBUG: one line per attempt. INFO: one line per retry and per give-up. WARNING: a
+successful response with fields off the spec.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,10 @@ def setup_logging_from_env() -> None:
     level = _LEVELS.get(os.environ.get(LOG_ENV, "").strip().lower())
     if level is None or any(getattr(h, "_puretalk", False) for h in logger.handlers):
         return
+    from ._redaction import RedactingFilter
+
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
     handler.setFormatter(
         logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", "%Y-%m-%d %H:%M:%S")
     )

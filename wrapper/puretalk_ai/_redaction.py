@@ -59,6 +59,22 @@ def _forms(api_key: str) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+_U_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_PERCENT = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+
+
+def _decode_u_escapes(text: str) -> str:
+    return _U_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "\\u" in text else text
+
+
+def _decode_percent(text: str) -> str:
+    if "%" not in text:
+        return text
+    from urllib.parse import unquote
+
+    return _PERCENT.sub(lambda m: unquote(m.group()), text)
+
+
 class Secrets:
     """The keys one call must never show. Its repr is masked; it cannot be pickled."""
 
@@ -87,12 +103,20 @@ class Secrets:
         return self._forms
 
     def redact(self, text: str) -> str:
-        """The text with every form of every secret replaced, longest first."""
+        """The text with every form of every secret replaced, longest first.
+
+        A text that still spells a key once its \\u escapes or %-escapes are decoded (a key
+        escaped character by character, or mixed forms) is decoded, then redacted.
+        """
         if not self._values:
             return text
         for api_key in self._all_forms():  # named api_key: scrubbed by error trackers
             if api_key in text:
                 text = text.replace(api_key, REDACTED)
+        for decode in (_decode_u_escapes, _decode_percent):
+            decoded = decode(text)
+            if decoded != text and any(api_key in decoded for api_key in self._values):
+                text = self.redact(decoded)
         return text
 
     def redact_json(self, value: Any) -> Any:
