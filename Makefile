@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SRC ?=
 
-.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench faults clean lock
+.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench bench-bulk faults clean lock
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server"
@@ -19,7 +19,8 @@ help:
 	@echo "make generate         regenerate generated/ from openapi/"
 	@echo "make check-generated  fail with a diff if generated/ is stale"
 	@echo "make spec SRC=...     refresh openapi/puretalk.yaml from a docs page (path or URL)"
-	@echo "make lint | build | bench | lock | clean"
+	@echo "make bench-bulk       bulk rotation vs a rate-limited fake: adaptive vs fixed concurrency"
+	@echo "make lint | build | bench | faults | lock | clean"
 
 # The venv is rebuilt whenever the lock or the project metadata changes.
 $(STAMP): requirements/dev.lock pyproject.toml
@@ -75,6 +76,9 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m scripts.bench
+
+bench-bulk: $(STAMP)
+	$(PY) -m scripts.bench_bulk
 
 faults: $(STAMP)
 	$(PY) -m scripts.faults

@@ -185,22 +185,41 @@ def _rate_limited() -> RateLimitError:
     return RateLimitError("slow down", response=response, body=None, retry_after=0.5)
 
 
-def test_runner_halves_on_429_grows_by_one_per_window_and_shares_the_pause() -> None:
-    runner = _runner(30, concurrency=8)
-    started = [runner.next(0.0) for _ in range(8)]
-    assert all(isinstance(s, BulkItem) for s in started)
-    assert runner.next(0.0) == pytest.approx(0.05)  # every slot is taken
-    first = started[0]
-    assert isinstance(first, BulkItem)
-    assert runner.finish(first, _rate_limited(), 1.0) is None  # retried, not a result
-    assert runner.limit == 4
-    assert runner.next(1.2) == pytest.approx(0.3)  # the pause holds every worker
+def test_runner_slow_starts_halves_once_per_429_event_and_shares_the_pause() -> None:
+    runner = _runner(40, concurrency=8)
     integration = puretalk_ai.Integration()
-    for item in started[1:5]:
+    started = [runner.next(0.0), runner.next(0.0)]
+    assert runner.next(0.0) == pytest.approx(0.05)  # slow start: two slots at first
+    for item in started:
         assert isinstance(item, BulkItem)
-        runner.finish(item, integration, 2.0)
-    assert runner.limit == 5  # one more slot after a window of `limit` successes
+        runner.finish(item, integration, 0.1)
+    assert runner.limit == 4  # one more slot per success until the first 429
+    flight = [runner.next(0.2) for _ in range(4)]
+    for item in flight[:2]:
+        assert isinstance(item, BulkItem)
+        runner.finish(item, integration, 0.3)
+    assert runner.limit == 6
+    first, second = flight[2], flight[3]
+    assert isinstance(first, BulkItem)
+    assert isinstance(second, BulkItem)
+    assert runner.finish(first, _rate_limited(), 1.0) is None  # retried, not a result
+    assert runner.limit == 3
+    assert runner.finish(second, _rate_limited(), 1.01) is None
+    assert runner.limit == 3  # sent before the decrease: the same event, no second halving
+    assert runner.next(1.2) == pytest.approx(0.31)  # the latest ask holds every worker
+    successes = 0
+    while runner.limit == 3:
+        step = runner.next(2.0)
+        finishing = [step] if isinstance(step, BulkItem) else list(runner.in_flight.values())
+        for item in finishing:
+            runner.finish(item, integration, 2.0)
+            successes += 1
+    assert successes == 8 * 3  # one more slot per eight windows of successes
+    assert runner.limit == 4
+    for _ in range(3):
+        assert isinstance(runner.next(2.0), BulkItem)
     runner.stop("interrupted")
     assert runner.next(3.0) is None
     states = Counter(r.state for r in runner.results())
-    assert states == {"ok": 4, "unknown": 4, "not_sent": 22}
+    done = 4 + successes
+    assert states == {"ok": done, "unknown": 3, "not_sent": 40 - done - 3}

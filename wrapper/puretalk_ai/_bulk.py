@@ -89,7 +89,7 @@ class BulkKey:
 
 
 class BulkItem:
-    __slots__ = ("attempts", "index", "integration_id", "key", "not_before")
+    __slots__ = ("attempts", "index", "integration_id", "key", "not_before", "sent_at")
 
     def __init__(self, index: int, integration_id: str, key: BulkKey) -> None:
         self.index = index
@@ -97,6 +97,7 @@ class BulkItem:
         self.key = key
         self.attempts = 0
         self.not_before = 0.0
+        self.sent_at = 0.0
 
     def __repr__(self) -> str:
         return f"BulkItem({self.index}, {self.integration_id!r})"
@@ -152,7 +153,10 @@ class BulkRunner:
     def __init__(self, items: list[BulkItem], concurrency: int, max_retries: int) -> None:
         self.items = items
         self.max_concurrency = concurrency
-        self.limit = concurrency
+        # Slow start, as TCP: one slot more per success (doubling every round trip) until
+        # the first 429, so a rate-limited server is not hit by a full burst at once.
+        self.limit = min(concurrency, 2)
+        self._slow_start = True
         self.max_retries = max_retries
         self.queue: collections.deque[BulkItem] = collections.deque(items)
         self.in_flight: dict[int, BulkItem] = {}
@@ -162,6 +166,7 @@ class BulkRunner:
         self.sent = 0
         self.rate_limited = 0
         self._successes = 0
+        self._decreased_at = float("-inf")
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -183,6 +188,7 @@ class BulkRunner:
         else:
             return min(min(i.not_before for i in self.queue) - now, SLOT_WAIT)
         item.attempts += 1
+        item.sent_at = now
         self.in_flight[item.index] = item
         self.sent += 1
         return item
@@ -198,16 +204,26 @@ class BulkRunner:
         """Record one attempt's outcome: the item's result, or None when it is retried."""
         self.in_flight.pop(item.index, None)
         if isinstance(outcome, Integration):
+            if self._slow_start:
+                self.limit = min(self.max_concurrency, self.limit + 1)
+                return self._record(item, UpdateResult(item.integration_id, integration=outcome))
             self._successes += 1
-            if self._successes >= self.limit and self.limit < self.max_concurrency:
-                self.limit += 1  # additive increase: one more slot per window of successes
+            # Additive increase: one more slot per eight windows of successes. Probing gently
+            # keeps the share of 429s low once the batch runs near the server's limit.
+            if self._successes >= 8 * self.limit and self.limit < self.max_concurrency:
+                self.limit += 1
                 self._successes = 0
             return self._record(item, UpdateResult(item.integration_id, integration=outcome))
         asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
         status = outcome.status_code if isinstance(outcome, APIStatusError) else None
         if status == 429:
             self.rate_limited += 1
-            self.limit = max(1, self.limit // 2)  # multiplicative decrease
+            # Multiplicative decrease, once per congestion event: the other requests sent
+            # before the decrease met the same full bucket and say nothing new.
+            self._slow_start = False
+            if item.sent_at >= self._decreased_at:
+                self.limit = max(1, self.limit // 2)
+                self._decreased_at = now
             self._successes = 0
         if asked is not None and asked > MAX_RETRY_AFTER:
             self.stop(

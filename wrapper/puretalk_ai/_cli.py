@@ -8,6 +8,7 @@ traceback; text that came from a server has its terminal control characters esca
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import datetime
 import getpass
@@ -445,8 +446,10 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     print(f"fake Puretalk listening at {server.base_url}", file=out)
     print(f"accepts X-API-KEY = ${args.api_key_env}; integrations:", file=out)
-    for item in seeded:
-        print(f"  {item.integration_id}  {item.app_name}", file=out)
+    for item in seeded[:10]:
+        print(f"  {item.integration_id}  {printable(item.app_name)}", file=out)
+    if len(seeded) > 10:
+        print(f"  ... and {len(seeded) - 10} more", file=out)
     out.flush()
     try:
         server.serve_forever()
@@ -454,6 +457,10 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
         pass
     finally:
         server.stop()
+        statuses = collections.Counter(str(r.status) for r in fake.requests)
+        shown = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
+        print(f"served {len(fake.requests)} requests: {shown or 'none'}", file=out)
+        out.flush()
     return EXIT_OK
 
 
