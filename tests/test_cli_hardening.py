@@ -151,6 +151,17 @@ def test_dry_run_checks_options_and_the_caller_key(tmp_path: Path) -> None:
     assert plain.returncode == 3
 
 
+@pytest.mark.parametrize("http", ["httpx", "aiohttp"])
+def test_update_many_runs_on_either_transport(
+    server: FakeServer, tmp_path: Path, http: str
+) -> None:
+    path = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
+    result = run("integrations", "update-many", path, "--http", http, "--base-url", server.base_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "40 ok, 0 failed, 0 unknown, 0 not_sent"
+    assert all(server.fake.integrations[i].api_key.startswith(NEW_KEY) for i in IDS)
+
+
 # --- keys from stdin --------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from puretalk_ai import (
     Puretalk,
     PuretalkError,
 )
+from puretalk_ai._transport import HttpBackend
 from tests import audit, hostile
 from tests.conftest import INTEGRATION_ID, integration_json
 from tests.secrets import CALLER_KEY, NEW_KEY
@@ -35,15 +36,18 @@ MIB = 1 << 20
 
 
 def call(kind: str, base_url: str, **options: Any) -> Any:
-    """One update through the sync or async client; returns the result or the exception."""
+    """One update through the sync or async client (on httpx or aiohttp); returns the
+    result or the exception."""
     options = {"api_key": CALLER_KEY, "base_url": base_url, **options}
     try:
         if kind == "sync":
             with Puretalk(**options) as client:
                 return client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
 
+        backend: HttpBackend = "aiohttp" if kind == "aiohttp" else "httpx"
+
         async def run() -> Any:
-            async with AsyncPuretalk(**options) as client:
+            async with AsyncPuretalk(**options, http_backend=backend) as client:
                 return await client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
 
         return asyncio.run(run())
@@ -87,8 +91,9 @@ DRIPS = {
 }
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "aiohttp"])
 def kind(request: pytest.FixtureRequest) -> str:
+    """The sync client, the async client, and the async client on httpx-aiohttp."""
     return str(request.param)
 
 

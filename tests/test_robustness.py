@@ -18,7 +18,7 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from puretalk_ai import AsyncPuretalk, Puretalk, PuretalkError
-from puretalk_ai._transport import environment_proxy
+from puretalk_ai._transport import HttpBackend, environment_proxy
 from puretalk_ai.testing import FakePuretalk
 from tests import hostile
 from tests.conftest import BASE_URL, INTEGRATION_ID, Api
@@ -99,7 +99,7 @@ def test_a_closed_async_client_raises_a_puretalk_error(httpx_mock: HTTPXMock) ->
 # --- proxies ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "aiohttp"])
 def test_plain_http_loopback_never_goes_through_an_environment_proxy(
     monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
@@ -116,9 +116,12 @@ def test_plain_http_loopback_never_goes_through_an_environment_proxy(
             with Puretalk(api_key=CALLER_KEY, base_url=server.base_url) as client:
                 integration = client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
         else:
+            backend: HttpBackend = "aiohttp" if kind == "aiohttp" else "httpx"
 
             async def run() -> Any:
-                async with AsyncPuretalk(api_key=CALLER_KEY, base_url=server.base_url) as c:
+                async with AsyncPuretalk(
+                    api_key=CALLER_KEY, base_url=server.base_url, http_backend=backend
+                ) as c:
                     return await c.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
 
             integration = asyncio.run(run())

@@ -126,7 +126,7 @@ def run(kind: str, transport: str, found: list[str]) -> None:
     fake.add_integration(integration_id=ID, api_key="old-key-000")
     server = fake.serve().start()
     try:
-        if transport == "own":
+        if transport in ("own", "aiohttp"):
             options: dict[str, Any] = {"base_url": server.base_url}
         else:
             options = {"base_url": "https://api.puretalk.test/api"}
@@ -135,6 +135,8 @@ def run(kind: str, transport: str, found: list[str]) -> None:
         def make() -> Any:
             if transport == "own":
                 return (Puretalk if kind == "sync" else AsyncPuretalk)(**options)
+            if transport == "aiohttp":
+                return AsyncPuretalk(**options, http_backend="aiohttp")
             if kind == "sync":
                 return Puretalk(**options, http_client=httpx.Client(transport=fake.transport()))
             async_http = httpx.AsyncClient(transport=fake.async_transport())
@@ -185,9 +187,14 @@ def run(kind: str, transport: str, found: list[str]) -> None:
 def main() -> None:
     sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=MemoryTransport)
     found: list[str] = []
-    for kind in ("sync", "async"):
-        for transport in ("own", "borrowed"):
-            run(kind, transport, found)
+    for kind, transport in [
+        ("sync", "own"),
+        ("sync", "borrowed"),
+        ("async", "own"),
+        ("async", "borrowed"),
+        ("async", "aiohttp"),
+    ]:
+        run(kind, transport, found)
     checked = "checked SDK frames" in found
     found = [f for f in found if f != "checked SDK frames"]
     json.dump({"found": found, "checked_sdk_frames": checked}, sys.stdout)

@@ -8,6 +8,7 @@ traceback; text that came from a server has its terminal control characters esca
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import csv
 import datetime
@@ -28,9 +29,10 @@ import attrs
 
 from . import _exceptions as errors
 from ._bulk import UpdateResult
-from ._client import Puretalk
+from ._client import AsyncPuretalk, Puretalk
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._redaction import redact_json
+from ._transport import HttpBackend, aiohttp_available
 from ._version import __version__
 
 PROG = "puretalk-ai"
@@ -352,9 +354,14 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
                 "(state unknown); sending them again",
                 file=out,
             )
-    client = _client(args)  # checks the key, base URL and options, sending nothing
+    backend: HttpBackend = args.http or ("aiohttp" if aiohttp_available() else "httpx")
+    bulk_client = AsyncPuretalk(  # checks the key, base URL and options, sending nothing
+        base_url=args.base_url,
+        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
+        max_retries=args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
+        http_backend=backend,
+    )
     if args.dry_run:
-        client.close()
         print(f"{args.file}: {len(rows)} updates are valid; nothing was sent (--dry-run)", file=out)
         return EXIT_OK
     journal_path = args.journal or args.resume
@@ -377,19 +384,15 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
 
     pairs = [(r.integration_id, r.api_key) for r in rows]
     del rows
-    interrupted = False
     try:
-        with client:
-            results = client.integrations.update_many(
-                pairs, concurrency=args.concurrency, on_start=on_start, on_result=on_result
-            )
-    except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
-        results = exc.update_results  # type: ignore[attr-defined]
-        interrupted = True
+        results, interrupted = asyncio.run(
+            _bulk(bulk_client, pairs, args.concurrency, on_start, on_result)
+        )
     finally:
         if journal is not None:
             journal.close()
+    if interrupted:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
     if progress:
         sys.stderr.write("\n")
     code = report(results, out)
@@ -397,6 +400,40 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{PROG}: interrupted; the report above is every id's state", file=sys.stderr)
         return EXIT_INTERRUPTED
     return code
+
+
+async def _bulk(
+    client: AsyncPuretalk,
+    pairs: list[tuple[str, str]],
+    concurrency: int,
+    on_start: Any,
+    on_result: Any,
+) -> tuple[list[UpdateResult], bool]:
+    """Run update_many; Ctrl-C cancels it, and the states come back with the cancellation."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(
+        client.integrations.update_many(
+            pairs, concurrency=concurrency, on_start=on_start, on_result=on_result
+        )
+    )
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        task.cancel()  # a second Ctrl-C lands here too: no traceback
+
+    loop.add_signal_handler(signal.SIGINT, interrupt)
+    try:
+        try:
+            return await task, False
+        except asyncio.CancelledError as exc:
+            if not interrupted:
+                raise
+            return exc.update_results, True  # type: ignore[attr-defined]
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        await client.aclose()
 
 
 def load_seed(path: str | None) -> list[dict[str, Any]]:
@@ -569,6 +606,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     many.add_argument(
         "--concurrency", type=_count(1), default=8, help="updates in flight, at most (default: 8)"
+    )
+    many.add_argument(
+        "--http",
+        choices=("aiohttp", "httpx"),
+        help="the async transport (default: aiohttp when the extra is installed, else httpx)",
     )
     many.add_argument(
         "--journal", metavar="JOURNAL", help="append each update's state to JOURNAL (JSON lines)"

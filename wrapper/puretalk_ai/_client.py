@@ -25,7 +25,7 @@ from ._config import (
 from ._redaction import Secrets
 from ._request import update_request_parts
 from ._response import UpdateParser
-from ._transport import AsyncSender, SyncSender
+from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "Puretalk"]
@@ -76,10 +76,13 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         self._owns_http = http_client is None
         # Timeouts and redirects are set per request, so a user's client keeps its
         # transport and proxies but not its policies.
-        self._sender = self._sender_type(
+        self._sender = self._make_sender(http_client)
+        self._init_resources()
+
+    def _make_sender(self, http_client: _HttpT | None) -> _SenderT:
+        return self._sender_type(
             self._config.base_url, http_client, self._config.max_response_bytes
         )
-        self._init_resources()
 
     @property
     def base_url(self) -> str:
@@ -158,6 +161,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
                 copy._config.base_url,
                 self._sender._user_client,
                 copy._config.max_response_bytes,
+                self._sender.backend,
             )
             copy._owns_http = copy._sender.owns_http
         copy._init_resources()
@@ -234,11 +238,56 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
 
 
 class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
-    """The asyncio client. Use it as an async context manager, or ``await aclose()``."""
+    """The asyncio client. Use it as an async context manager, or ``await aclose()``.
+
+    ``http_backend="aiohttp"`` (with ``pip install "puretalk-ai[aiohttp]"``) sends through
+    httpx-aiohttp's transport: several times faster for bulk rotation, same guarantees.
+    """
 
     _http_client_type = httpx.AsyncClient
     _sender_type = AsyncSender
     integrations: AsyncIntegrations
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | httpx.URL | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        total_timeout: float | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        strict_response_validation: bool = False,
+        http_client: httpx.AsyncClient | None = None,
+        http_backend: HttpBackend = "httpx",
+    ) -> None:
+        if http_backend not in ("httpx", "aiohttp"):
+            raise ValueError('http_backend must be "httpx" or "aiohttp"')
+        if http_backend != "httpx" and http_client is not None:
+            raise ValueError("pass http_backend or http_client, not both")
+        self._backend: HttpBackend = http_backend
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            default_headers=default_headers,
+            max_response_bytes=max_response_bytes,
+            strict_response_validation=strict_response_validation,
+            http_client=http_client,
+        )
+
+    def _make_sender(self, http_client: httpx.AsyncClient | None) -> AsyncSender:
+        return AsyncSender(
+            self._config.base_url, http_client, self._config.max_response_bytes, self._backend
+        )
+
+    @property
+    def http_backend(self) -> HttpBackend:
+        """The transport of the client's own pool: "httpx" or "aiohttp"."""
+        return self._sender.backend
 
     def _init_resources(self) -> None:
         self.integrations = AsyncIntegrations(self)

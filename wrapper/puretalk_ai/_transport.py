@@ -26,7 +26,7 @@ import time
 import weakref
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -94,8 +94,28 @@ def _own_sync_transport(base_url: httpx.URL) -> httpx.HTTPTransport:
     return transport
 
 
-def _own_async_transport(base_url: httpx.URL) -> httpx.AsyncHTTPTransport:
-    return httpx.AsyncHTTPTransport(proxy=environment_proxy(base_url))
+HttpBackend = Literal["httpx", "aiohttp"]
+
+
+def aiohttp_available() -> bool:
+    """True when the ``aiohttp`` extra (httpx-aiohttp) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("httpx_aiohttp") is not None
+
+
+def _own_async_transport(base_url: httpx.URL, backend: HttpBackend) -> httpx.AsyncBaseTransport:
+    proxy = environment_proxy(base_url)
+    if backend == "aiohttp":
+        try:
+            from httpx_aiohttp import AiohttpTransport  # the `aiohttp` extra; imported on use
+        except ImportError:
+            raise PuretalkError(
+                'http_backend="aiohttp" needs the extra: pip install "puretalk-ai[aiohttp]"'
+            ) from None
+        # aiohttp's own decompression is off in this transport: the seam decodes, bounded.
+        return AiohttpTransport(proxy=httpx.Proxy(proxy) if proxy else None)
+    return httpx.AsyncHTTPTransport(proxy=proxy)
 
 
 # --- reading a body, bounded --------------------------------------------------------------------
@@ -236,8 +256,15 @@ def _expired(request: httpx.Request) -> httpx.ReadTimeout:
 class _Sender:
     """What both senders share: owning or borrowing the httpx client, fork and close checks."""
 
-    def __init__(self, base_url: str, http_client: Any, max_response_bytes: int) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        http_client: Any,
+        max_response_bytes: int,
+        backend: HttpBackend = "httpx",
+    ) -> None:
         self._base_url = httpx.URL(base_url)
+        self.backend = backend
         self._user_client = http_client
         self._limit = max_response_bytes
         self._generation = _fork_generation
@@ -349,7 +376,7 @@ class SyncSender(_Sender):
             return _complete(response, reader, request, started)
         except _Expired:
             return _expired(request)
-        except httpx.RequestError as exc:
+        except Exception as exc:  # httpx's errors, and whatever else a transport raises
             return exc
         finally:
             deadline_var.reset(token)
@@ -365,8 +392,8 @@ class AsyncSender(_Sender):
     """Sends with the wrapper's own transport or a user's httpx.AsyncClient, under a
     deadline enforced by asyncio's cancellation."""
 
-    def _new_transport(self) -> httpx.AsyncHTTPTransport:
-        return _own_async_transport(self._base_url)
+    def _new_transport(self) -> httpx.AsyncBaseTransport:
+        return _own_async_transport(self._base_url, self.backend)
 
     async def send(self, request: httpx.Request, wall: float | None) -> httpx.Response | Exception:
         import asyncio
@@ -392,7 +419,7 @@ class AsyncSender(_Sender):
             return _complete(response, reader, request, started)
         except (TimeoutError, _Expired):
             return _expired(request)
-        except httpx.RequestError as exc:
+        except Exception as exc:  # httpx's errors, and whatever else a transport raises
             return exc
 
     async def aclose(self) -> None:
