@@ -19,12 +19,13 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -62,32 +63,57 @@ _ID = INTEGRATION_ID.encode()
 # --- the server (runs in a child process: python -m scripts.bench --serve) -------------------
 
 
-async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
+class _Protocol(asyncio.Protocol):
+    """A minimal HTTP/1.1 keep-alive responder: the server must never be the bottleneck."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: Any = transport  # uvloop's transports are not asyncio.Transport
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
         while True:
-            head = await reader.readuntil(b"\r\n\r\n")
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end]
             length = 0
             for line in head.split(b"\r\n"):
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
-            if length:
-                await reader.readexactly(length)
+            if len(self.buffer) < end + 4 + length:
+                return
+            self.buffer = self.buffer[end + 4 + length :]
             # Echo the id from the path (ids here are all 36 characters, so the length
             # holds): the wrapper refuses an answer about another integration.
             target = head.split(b" ", 2)[1].rsplit(b"/", 1)[-1]
-            writer.write(RESPONSE.replace(_ID, target) if len(target) == len(_ID) else RESPONSE)
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+            self.transport.write(
+                RESPONSE.replace(_ID, target) if len(target) == len(_ID) else RESPONSE
+            )
 
 
 async def _serve() -> None:
-    server = await asyncio.start_server(_handle, "127.0.0.1", 0, backlog=512)
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(_Protocol, "127.0.0.1", 0, backlog=1024)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
+
+
+def _run_server() -> None:
+    try:
+        import uvloop
+    except ImportError:  # the figures stay side by side; only the ceiling is lower
+        asyncio.run(_serve())
+    else:
+        uvloop.run(_serve())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
@@ -140,25 +166,31 @@ def sync_contenders(base_url: str) -> dict[str, tuple[Callable[[], Any], Callabl
     }
 
 
-def time_per_call(call: Callable[[], Any], n: int) -> float:
-    started = time.perf_counter()
+def time_per_call(call: Callable[[], Any], n: int) -> tuple[float, float]:
+    """(wall seconds, client-process CPU seconds) per call."""
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         call()
-    return (time.perf_counter() - started) / n
+    return (time.perf_counter() - started) / n, (time.process_time() - cpu) / n
 
 
 def bench_sync(base_url: str, n: int, rounds: int) -> dict[str, float]:
     contenders = sync_contenders(base_url)
     samples: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
     for call, _ in contenders.values():
         time_per_call(call, max(50, n // 10))  # warm up connections and caches
     order = list(contenders)
     for round_ in range(rounds):
         for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
-            samples[name].append(time_per_call(contenders[name][0], n))
+            wall, used = time_per_call(contenders[name][0], n)
+            samples[name].append(wall)
+            cpu[name].append(used)
     for _, close in contenders.values():
         close()
-    return {name: statistics.median(values) for name, values in samples.items()}
+    figures = {name: statistics.median(values) for name, values in samples.items()}
+    figures.update({f"{name}_cpu": statistics.median(values) for name, values in cpu.items()})
+    return figures
 
 
 async def _bulk_raw(base_url: str, n: int, concurrency: int) -> float:
@@ -180,11 +212,40 @@ async def _bulk_raw(base_url: str, n: int, concurrency: int) -> float:
         return n / (time.perf_counter() - started)
 
 
-async def _bulk_wrapper(base_url: str, n: int, concurrency: int) -> float:
+async def _bulk_aiohttp(base_url: str, n: int, concurrency: int) -> float:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        gate = asyncio.Semaphore(concurrency)
+        url = f"{base_url}/ruth-connect/integrations/{INTEGRATION_ID}"
+
+        async def one() -> Any:
+            async with (
+                gate,
+                session.patch(
+                    url, json={"data": {"api_key": NEW_KEY}}, headers={"X-API-KEY": CALLER_KEY}
+                ) as response,
+            ):
+                response.raise_for_status()
+                return (await response.json())["results"]
+
+        await asyncio.gather(*(one() for _ in range(concurrency)))  # warm the pool
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return n / (time.perf_counter() - started)
+
+
+async def _bulk_fast(base_url: str, n: int, concurrency: int) -> float:
+    return await _bulk_wrapper(base_url, n, concurrency, backend="aiohttp")
+
+
+async def _bulk_wrapper(
+    base_url: str, n: int, concurrency: int, backend: Literal["httpx", "aiohttp"] = "httpx"
+) -> float:
     from puretalk_ai import AsyncPuretalk
 
     ids = [f"{INTEGRATION_ID[:-6]}{i:06d}" for i in range(n)]
-    async with AsyncPuretalk(api_key=CALLER_KEY, base_url=base_url) as client:
+    async with AsyncPuretalk(api_key=CALLER_KEY, base_url=base_url, http_backend=backend) as client:
         warm = {i: NEW_KEY for i in ids[:concurrency]}
         await client.integrations.update_many(warm, concurrency=concurrency)
         started = time.perf_counter()
@@ -197,14 +258,26 @@ async def _bulk_wrapper(base_url: str, n: int, concurrency: int) -> float:
     return n / elapsed
 
 
-def bench_bulk(base_url: str, n: int, rounds: int, concurrency: int = 32) -> dict[str, float]:
-    samples: dict[str, list[float]] = {"httpx": [], "wrapper": []}
+BULK = {"httpx": _bulk_raw, "wrapper": _bulk_wrapper, "fast": _bulk_fast, "aiohttp": _bulk_aiohttp}
+
+
+def bench_bulk(
+    base_url: str, server_pid: int, n: int, rounds: int, concurrency: int = 32
+) -> dict[str, float]:
+    """Throughput per contender (median of alternating rounds), and the server's CPU share
+    while the fastest contender ran: well below 1.0 means the server was not the limit."""
+    samples: dict[str, list[float]] = {name: [] for name in BULK}
+    shares: list[float] = []
+    order = list(BULK)
     for round_ in range(rounds):
-        order = ["httpx", "wrapper"] if round_ % 2 == 0 else ["wrapper", "httpx"]
-        for name in order:
-            run = _bulk_raw if name == "httpx" else _bulk_wrapper
-            samples[name].append(asyncio.run(run(base_url, n, concurrency)))
-    return {name: statistics.median(values) for name, values in samples.items()}
+        for name in order[round_ % len(order) :] + order[: round_ % len(order)]:
+            cpu, wall = cpu_seconds(server_pid), time.perf_counter()
+            samples[name].append(asyncio.run(BULK[name](base_url, n, concurrency)))
+            if name == "aiohttp":
+                shares.append((cpu_seconds(server_pid) - cpu) / (time.perf_counter() - wall))
+    figures = {name: statistics.median(values) for name, values in samples.items()}
+    figures["server_cpu_share"] = max(shares)
+    return figures
 
 
 def import_time(module: str) -> float:
@@ -255,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check it runs")
     args = parser.parse_args(argv)
     if args.serve:
-        asyncio.run(_serve())
+        _run_server()
         return 0
     n, rounds, bulk_n, imports, rss_calls = (
         (50, 2, 64, 3, 500) if args.quick else (1000, 5, 640, 15, 20_000)
@@ -263,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     server, base_url = start_server()
     try:
         sync = bench_sync(base_url, n, rounds)
-        bulk = bench_bulk(base_url, bulk_n, max(2, rounds - 2))
+        bulk = bench_bulk(base_url, server.pid, bulk_n, max(2, rounds - 2))
         imported = bench_import(imports)
         growth = bench_rss(base_url, rss_calls)
     finally:
@@ -277,9 +350,17 @@ def main(argv: list[str] | None = None) -> int:
         "async_bulk_wrapper_per_s": bulk["wrapper"],
         "import_httpx_ms": imported["httpx"] * 1e3,
         "import_puretalk_ai_ms": imported["puretalk_ai"] * 1e3,
+        "sync_httpx_cpu_us_per_call": sync["httpx_cpu"] * 1e6,
+        "sync_wrapper_cpu_us_per_call": sync["wrapper_cpu"] * 1e6,
+        "async_bulk_fast_per_s": bulk["fast"],
+        "async_bulk_aiohttp_per_s": bulk["aiohttp"],
+        "bench_server_cpu_share": bulk["server_cpu_share"],
         "sync_wrapper_vs_httpx": sync["wrapper"] / sync["httpx"],
+        "sync_wrapper_cpu_vs_httpx": sync["wrapper_cpu"] / sync["httpx_cpu"],
         "sync_wrapper_vs_generated": sync["wrapper"] / sync["generated"],
         "async_bulk_vs_httpx": bulk["wrapper"] / bulk["httpx"],
+        "async_bulk_fast_vs_httpx": bulk["fast"] / bulk["httpx"],
+        "async_bulk_fast_vs_aiohttp": bulk["fast"] / bulk["aiohttp"],
         "import_vs_httpx": imported["puretalk_ai"] / imported["httpx"],
         "rss_growth_mib": growth,
     }

@@ -10,8 +10,11 @@ from tests.helpers import ROOT
 
 HEADLINE = [
     "sync_wrapper_vs_httpx",
+    "sync_wrapper_cpu_vs_httpx",
     "sync_wrapper_vs_generated",
     "async_bulk_vs_httpx",
+    "async_bulk_fast_vs_httpx",
+    "async_bulk_fast_vs_aiohttp",
     "import_vs_httpx",
     "rss_growth_mib",
 ]
@@ -26,7 +29,8 @@ def test_quick_bench_prints_every_headline_figure() -> None:
     for line in result.stdout.splitlines():
         name, value = line.split(": ")
         figures[name] = float(value)
-    assert list(figures)[-5:] == HEADLINE
+    assert list(figures)[-len(HEADLINE) :] == HEADLINE
+    assert 0 <= figures["bench_server_cpu_share"] <= 2
     for name in HEADLINE[:-1]:
         assert math.isfinite(figures[name])
         assert figures[name] > 0

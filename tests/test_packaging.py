@@ -66,7 +66,10 @@ def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) 
         "print(puretalk_ai.__version__, m.version('puretalk-ai'))\n"
         "import re\n"
         "reqs = m.distribution('puretalk-ai').requires or []\n"
-        "print(','.join(sorted(re.split('[<>=;! ]', r)[0] for r in reqs)))\n"
+        "core = [r for r in reqs if 'extra ==' not in r]\n"
+        "print(','.join(sorted(re.split('[<>=;! ]', r)[0] for r in core)))\n"
+        "import sys\n"
+        "assert 'aiohttp' not in sys.modules and 'httpx_aiohttp' not in sys.modules\n"
     )
     result = subprocess.run(
         [str(python), "-c", probe],
@@ -80,9 +83,25 @@ def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) 
     versions, requires = result.stdout.splitlines()
     installed, metadata = versions.split()
     assert installed == metadata == puretalk_ai.__version__
-    assert requires == "attrs,httpx"  # the only runtime dependencies
+    assert requires == "attrs,httpx"  # the only runtime dependencies; aiohttp is an extra
     cli = subprocess.run(
         [str(env_dir / "bin" / "puretalk-ai"), "--version"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert cli.stdout.strip() == f"puretalk-ai {puretalk_ai.__version__}"
+
+
+def test_import_does_not_load_the_fast_transport() -> None:
+    # aiohttp is installed in the dev venv: importing the SDK must still not load it.
+    probe = (
+        "import sys, puretalk_ai\n"
+        "from puretalk_ai import AsyncPuretalk, Puretalk\n"
+        "Puretalk(api_key='k' * 10); AsyncPuretalk(api_key='k' * 10)\n"
+        "assert 'aiohttp' not in sys.modules and 'httpx_aiohttp' not in sys.modules\n"
+        "AsyncPuretalk(api_key='k' * 10, http_backend='aiohttp')\n"
+        "assert 'httpx_aiohttp' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr

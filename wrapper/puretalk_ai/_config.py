@@ -209,6 +209,13 @@ class ClientConfig:
     strict_response_validation: bool = False
     # Sent on every request: defaults first, then auth last so nothing can replace it.
     headers: dict[str, str] = attrs.field(init=False, repr=False, eq=False)
+    # Parsed once: httpx validates every character of a URL string it parses.
+    url: httpx.URL = attrs.field(init=False, repr=False, eq=False)
+    # Per generated endpoint's own headers (Content-Type), the merged httpx.Headers, built
+    # once: requests copy them instead of normalising each header again.
+    _merged: dict[tuple[tuple[str, str], ...], httpx.Headers] = attrs.field(
+        init=False, repr=False, eq=False, factory=dict
+    )
 
     def __attrs_post_init__(self) -> None:
         # Accept-Encoding is ours: the SDK decodes bodies itself, bounded, and knows only
@@ -221,6 +228,17 @@ class ClientConfig:
         headers.update(self.default_headers)
         headers["X-API-KEY"] = self.api_key
         object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "url", httpx.URL(self.base_url))
+
+    def headers_with(self, generated: Mapping[str, str]) -> httpx.Headers:
+        """The generated endpoint's headers, then this client's (auth last), merged once."""
+        key = tuple(generated.items())
+        merged = self._merged.get(key)
+        if merged is None:
+            # Host first, as httpx would add it, so requests need no further preparation.
+            host = {"Host": self.url.netloc.decode("ascii")}
+            merged = self._merged[key] = httpx.Headers({**host, **generated, **self.headers})
+        return merged
 
     @classmethod
     def create(

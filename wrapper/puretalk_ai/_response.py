@@ -72,6 +72,8 @@ def _invalid(response: httpx.Response, secrets: Secrets, why: str) -> APIRespons
 
 
 def _same_id(returned: str, requested: str) -> bool:
+    if returned == requested:
+        return True
     try:
         return uuid.UUID(returned) == uuid.UUID(requested)
     except ValueError:

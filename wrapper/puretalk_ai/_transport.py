@@ -224,26 +224,17 @@ def _complete(
     request: httpx.Request,
     started: float,
 ) -> httpx.Response:
-    """The response as the rest of the SDK sees it: decoded, complete, with its request."""
-    headers = [
-        (name, value)
-        for name, value in response.headers.multi_items()
-        if name not in ("content-encoding", "content-length", "transfer-encoding")
-    ]
-    extensions = {
-        k: v for k, v in response.extensions.items() if k in ("http_version", "reason_phrase")
-    }
+    """The response as the rest of the SDK sees it: complete, with its request.
+
+    The decoded body is stored as httpx's own ``read()`` stores it (decoded ``content``,
+    headers as received), on the response the transport returned: no second object.
+    """
+    response._content = reader.body()
     if reader.truncated:
-        extensions[TRUNCATED] = True
-    done = httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=reader.body(),
-        request=request,
-        extensions=extensions,
-    )
-    done.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
-    return done
+        response.extensions[TRUNCATED] = True
+    response.request = request
+    response.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
+    return response
 
 
 def _expired(request: httpx.Request) -> httpx.ReadTimeout:
@@ -294,13 +285,18 @@ class _Sender:
                 timeout=timeout,
             )
             return request
-        return httpx.Request(
+        # The own transport gets the request ready-made: Host is in the pre-merged headers,
+        # the body is a ready stream, so httpx has nothing to encode or prepare per call.
+        request = httpx.Request(
             parts.method,
             parts.url,
             headers=parts.headers,
-            content=parts.content,
+            stream=httpx.ByteStream(parts.content),
             extensions={"timeout": timeout.as_dict()},
         )
+        request.headers["Content-Length"] = str(len(parts.content))
+        request.read()
+        return request
 
     @property
     def is_closed(self) -> bool:
@@ -339,7 +335,13 @@ class RequestParts:
 
     __slots__ = ("content", "headers", "method", "url")
 
-    def __init__(self, method: str, url: str, headers: dict[str, str], content: bytes) -> None:
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers | dict[str, str],
+        content: bytes,
+    ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
@@ -451,10 +453,11 @@ def redacted_request(request: httpx.Request | None, secrets: Secrets) -> httpx.R
 
 def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Response:
     """A copy of a complete response whose body, headers and request carry no key."""
+    # The copy's body is the decoded one, so the framing headers of the original go.
     headers = [
         (name, secrets.redact(value))
         for name, value in response.headers.multi_items()
-        if name.lower() != "content-length"
+        if name.lower() not in ("content-length", "content-encoding", "transfer-encoding")
     ]
     body = secrets.redact_body(response.content).encode("utf-8") if response.content else b""
     copy = httpx.Response(
