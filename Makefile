@@ -84,4 +84,6 @@ faults: $(STAMP)
 	$(PY) -m scripts.faults
 
 clean:
-	rm -rf $(VENV) node_modules dist build .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist build .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -4,8 +4,9 @@ Usage: python -m scripts.extract_spec SOURCE [--out openapi/puretalk.yaml]
 
 SOURCE is a file path or an http(s) URL of a docs page (Markdown) holding exactly one
 fenced ``yaml`` block. The block's bytes, from the line after the opening fence to the
-line before the closing fence, are written unchanged. On any error the target file is
-left untouched.
+line before the closing fence, are written unchanged. The page itself is recorded beside
+it as ``source-page.md``, so the byte-identity check needs no other copy. On any error
+neither file is touched.
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+PAGE_RECORD = "source-page.md"
+
+
 def refresh_spec(source: str, out: Path = DEFAULT_OUT) -> bytes:
-    body = extract_yaml_block(read_source(source))
+    page = read_source(source)
+    body = extract_yaml_block(page)
+    write_atomically(out.parent / PAGE_RECORD, page)
     write_atomically(out, body)
     return body
 
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecExtractionError as exc:
         print(f"extract_spec: error: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote {len(body)} bytes to {args.out}")
+    print(f"wrote {len(body)} bytes to {args.out}, and the page to {PAGE_RECORD} beside it")
     return 0
 
 

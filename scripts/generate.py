@@ -142,14 +142,15 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def diff_trees(expected: Path, actual: Path) -> str:
-    """A unified diff from `expected` (fresh generation) to `actual` (committed)."""
+    """A unified diff from `actual` (committed) to `expected` (fresh generation): what
+    `make generate` would change, so an added field shows as `+` lines."""
     want, have = _tree(expected), _tree(actual)
     chunks: list[str] = []
     for name in sorted(want.keys() | have.keys()):
         if want.get(name) != have.get(name):
-            a = want.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-            b = have.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-            diff = list(difflib.unified_diff(a, b, f"expected/{name}", f"generated/{name}"))
+            a = have.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+            b = want.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
+            diff = list(difflib.unified_diff(a, b, f"committed/{name}", f"regenerated/{name}"))
             chunks.append("".join(diff) or f"binary or whitespace-only difference in {name}\n")
     return "".join(chunks)
 

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-DOCS_PAGE = FIXTURES / "update-integration-docs-page.md"
+# The docs page `make spec` read, recorded beside the spec it yielded.
+DOCS_PAGE = ROOT / "openapi" / "source-page.md"
 VENDORED_SPEC = ROOT / "openapi" / "puretalk.yaml"
 
 

@@ -8,24 +8,54 @@ from scripts import extract_spec
 from tests.helpers import DOCS_PAGE, VENDORED_SPEC, serve_bytes
 
 PAGE = DOCS_PAGE.read_bytes()
-# Located independently of the script's regex: the bytes between the fence lines.
-OPEN_FENCE = b"````yaml openapi-ruth-connect PATCH /ruth-connect/integrations/{integration_id}\n"
-EXPECTED = PAGE.split(OPEN_FENCE, 1)[1].rsplit(b"\n````", 1)[0] + b"\n"
 
 
-def test_fixture_page_is_the_seed_and_block_is_located_independently() -> None:
-    assert EXPECTED.startswith(b"openapi: 3.0.1\n")
-    assert EXPECTED.endswith(b"the dashboard under 'API Keys'.\n\n")
+def _block_by_lines(page: bytes) -> bytes:
+    """The yaml block, located independently of the script's regex: line by line."""
+    lines = page.splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.lstrip(b"`").startswith(b"yaml"))
+    fence = lines[start][: len(lines[start]) - len(lines[start].lstrip(b"`"))]
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].rstrip() == fence)
+    return b"".join(lines[start + 1 : end])
+
+
+EXPECTED = _block_by_lines(PAGE)
+
+
+def test_the_recorded_page_holds_an_openapi_block() -> None:
+    assert EXPECTED.startswith(b"openapi: ")
 
 
 def test_vendored_spec_is_byte_identical_to_the_docs_block() -> None:
     assert VENDORED_SPEC.read_bytes() == EXPECTED
 
 
+def test_a_refreshed_spec_needs_no_edit_in_tests(tmp_path: Path) -> None:
+    # A new page (a field added): one command writes both the spec and its record, and
+    # the record is what the identity check reads.
+    indent = b"\n" + b" " * 8
+    changed = PAGE.replace(
+        indent + b"is_custom_tool:",
+        indent + b"description:" + indent + b"  type: string" + indent + b"is_custom_tool:",
+        1,
+    )
+    assert changed != PAGE
+    source = tmp_path / "new-page.md"
+    source.write_bytes(changed)
+    out = tmp_path / "openapi" / "puretalk.yaml"
+    out.parent.mkdir()
+    assert extract_spec.main([str(source), "--out", str(out)]) == 0
+    record = out.parent / "source-page.md"
+    assert record.read_bytes() == changed
+    assert out.read_bytes() == _block_by_lines(record.read_bytes())
+    assert b"description:" in out.read_bytes()
+
+
 def test_extracts_exact_bytes_from_a_file(tmp_path: Path) -> None:
     out = tmp_path / "puretalk.yaml"
     assert extract_spec.main([str(DOCS_PAGE), "--out", str(out)]) == 0
     assert out.read_bytes() == EXPECTED
+    assert (tmp_path / "source-page.md").read_bytes() == PAGE
 
 
 def test_extracts_exact_bytes_from_loopback_http(tmp_path: Path) -> None:

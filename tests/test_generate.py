@@ -53,8 +53,9 @@ def test_one_changed_byte_in_generated_shows_as_a_diff(fresh_tree: Path, tmp_pat
     target.write_bytes(bytes(data))
     diff = generate.diff_trees(fresh_tree, tampered)
     (changed_line,) = [ln for ln in target.read_text().splitlines() if "App_name" in ln]
-    assert "--- expected/models/integration.py" in diff
-    assert f"\n+{changed_line}\n" in diff
+    assert "--- committed/models/integration.py" in diff
+    assert "+++ regenerated/models/integration.py" in diff
+    assert f"\n-{changed_line}\n" in diff  # the hand edit is what regenerating removes
 
 
 def test_check_mode_fails_with_a_diff_when_generated_is_stale(
@@ -66,7 +67,7 @@ def test_check_mode_fails_with_a_diff_when_generated_is_stale(
     monkeypatch.setattr(generate, "TARGET", stale)
     assert generate.main(["--check"]) == 1
     captured = capsys.readouterr()
-    assert "+# edited by hand" in captured.out
+    assert "-# edited by hand" in captured.out
     assert "make generate" in captured.err
 
 
@@ -81,8 +82,8 @@ def test_a_spec_change_fails_the_check_and_reaches_the_models(
     changed.write_text(yaml.safe_dump(spec, sort_keys=False))
     monkeypatch.setattr(generate, "SPEC", changed)
     assert generate.main(["--check"]) == 1
-    # expected (fresh, with the new field) -> committed (without it)
-    assert "\n-    region: str | Unset = UNSET\n" in capsys.readouterr().out
+    # committed (without it) -> regenerated (with the new field): an addition is a "+"
+    assert "\n+    region: str | Unset = UNSET\n" in capsys.readouterr().out
 
 
 def test_any_byte_of_the_spec_fails_the_check_even_one_the_generator_ignores(
@@ -93,7 +94,7 @@ def test_any_byte_of_the_spec_fails_the_check_even_one_the_generator_ignores(
     monkeypatch.setattr(generate, "SPEC", changed)
     assert generate.main(["--check"]) == 1
     out = capsys.readouterr().out
-    assert "--- expected/provenance.json" in out
+    assert "--- committed/provenance.json" in out
     assert '"spec_sha256"' in out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -41,11 +42,29 @@ def test_wheel_ships_both_packages_with_py_typed(dist: Path) -> None:
     assert not any(n.startswith(("wrapper/", "generated/", "tests/")) for n in names)
 
 
-def test_sdist_carries_sources_and_spec(dist: Path) -> None:
+def test_sdist_carries_everything_make_test_needs(dist: Path) -> None:
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
-    assert {"openapi/puretalk.yaml", "wrapper/puretalk_ai/py.typed", "pyproject.toml"} <= names
+    tracked = subprocess.run(
+        [shutil.which("git") or "git", "ls-files"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.split()
+    # Every tracked file but git's own (the checks run from an unpacked sdist too).
+    assert set(tracked) - {".gitignore"} <= names
+    assert {"LICENSE", "package.json", "package-lock.json", "openapi/source-page.md"} <= names
+
+
+def test_the_wheel_carries_the_license(dist: Path) -> None:
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        licenses = [n for n in archive.namelist() if n.endswith("/LICENSE")]
+        assert licenses
+        assert "MIT License" in archive.read(licenses[0]).decode()
 
 
 def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
