@@ -80,12 +80,19 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str
     return document
 
 
-def generate_into(output: Path) -> None:
-    """Write the generated package to `output`, which must not exist yet."""
+def generate_into(
+    output: Path,
+    *,
+    spec: Path | None = None,
+    overlay_path: Path | None = None,
+    config: Path | None = None,
+) -> None:
+    """Write the generated package to `output`, which must not exist yet. The inputs
+    default to the vendored spec, overlay and config (tests pass fixture ones)."""
     ruff = _tool("ruff")
     generator = _tool("openapi-python-client")
-    document = yaml.safe_load(SPEC.read_bytes())
-    overlay = yaml.safe_load(OVERLAY.read_bytes())
+    document = yaml.safe_load((spec or SPEC).read_bytes())
+    overlay = yaml.safe_load((overlay_path or OVERLAY).read_bytes())
     env = dict(os.environ)
     # The post hooks call plain `ruff`: make it resolve to the pinned one.
     env["PATH"] = f"{Path(ruff).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -97,7 +104,7 @@ def generate_into(output: Path) -> None:
             [
                 generator, "generate",
                 "--path", str(merged),
-                "--config", str(CONFIG),
+                "--config", str(config or CONFIG),
                 "--meta", "none",
                 "--output-path", str(output),
             ],

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Generic, Self, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, Self, TypeVar, overload
 
 import httpx
 
 from puretalk_ai_openapi.models import Integration
+from puretalk_ai_openapi.types import Response
 
-from ._call import CallOptions, Flow, Send
+from ._call import CallOptions, Flow, Send, run_flow
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -22,9 +23,10 @@ from ._config import (
     check_max_retries,
     to_timeout,
 )
+from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
 from ._redaction import Secrets
-from ._request import update_request_parts
-from ._response import UpdateParser
+from ._request import request_parts, update_request_parts
+from ._response import RawResponse, UpdateParser
 from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
@@ -191,6 +193,24 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             total_timeout=config.total_timeout,
         )
 
+    def _operation_options(
+        self, operation: object, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> CallOptions[Any]:
+        """The options of a generated operation, run like ``integrations.update``."""
+        get_kwargs, parse_response = operation_functions(operation)
+        generated: dict[str, Any] = get_kwargs(*args, **kwargs)
+        config = self._config
+        method = str(generated["method"]).upper()
+        return CallOptions(
+            build_request=self._sender.build,
+            parts=request_parts(config, generated, {}),
+            parse=OperationParser(parse_response),
+            secrets=Secrets((config.api_key, *secret_values(generated.get("json")))),
+            timeout=config.timeout,
+            max_retries=config.max_retries if method in IDEMPOTENT else 0,
+            total_timeout=config.total_timeout,
+        )
+
     def __repr__(self) -> str:
         c = self._config
         return (
@@ -224,6 +244,25 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
+
+    def call(self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any) -> T:
+        """Run any generated operation with this client's safety net; its parsed 2xx body.
+
+        ``operation`` is a function of a generated endpoint module (``sync_detailed``), and
+        ``args``/``kwargs`` are its own (``client`` aside): for example
+        ``client.call(update_integration.sync_detailed, "6f1c...", body=body)``. Timeouts,
+        the deadline, retries (never for POST), typed errors, redaction and logging are
+        those of ``integrations.update``; use ``with_options`` to change them.
+        """
+        return self.call_raw(operation, *args, **kwargs).parse()
+
+    def call_raw(
+        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[T]:
+        """As ``call``, returning the HTTP response with the result behind ``parse()``."""
+        options = self._operation_options(operation, args, kwargs)
+        response, parsed = self._run(run_flow(options))
+        return RawResponse(http_response=response, parsed=parsed)
 
     def close(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""
@@ -309,6 +348,36 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
                 step = flow.send(outcome)
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
+
+    @overload
+    async def call(
+        self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+    ) -> T: ...
+    @overload
+    async def call(
+        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+    ) -> T: ...
+    async def call(self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """As ``Puretalk.call``: pass the generated ``asyncio_detailed`` (or
+        ``sync_detailed``) function and its own arguments."""
+        raw = await self.call_raw(operation, *args, **kwargs)
+        return raw.parse()
+
+    @overload
+    async def call_raw(
+        self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[T]: ...
+    @overload
+    async def call_raw(
+        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[T]: ...
+    async def call_raw(
+        self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[Any]:
+        """As ``call``, returning the HTTP response with the result behind ``parse()``."""
+        options = self._operation_options(operation, args, kwargs)
+        response, parsed = await self._run(run_flow(options))
+        return RawResponse(http_response=response, parsed=parsed)
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""

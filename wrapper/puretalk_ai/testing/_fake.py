@@ -52,10 +52,14 @@ class FakeIntegration:
     is_custom_tool: bool = False
     created_at: datetime.datetime = attrs.field(factory=_utcnow)
     updated_at: datetime.datetime = attrs.field(factory=_utcnow)
+    # Fields the spec has beyond the ones above (a field Puretalk adds reaches the fake
+    # through `make generate` alone): stored as given and served back.
+    extra: dict[str, Any] = attrs.field(factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The spec's RuthConnectIntegration object."""
         return {
+            **self.extra,
             "integration_id": self.integration_id,
             "app_name": self.app_name,
             "friendly_app_name": self.friendly_app_name,
@@ -78,7 +82,29 @@ class FakeIntegration:
             if isinstance(fields.get(stamp), str):
                 fields[stamp] = datetime.datetime.fromisoformat(fields[stamp])
         fields.setdefault("integration_id", str(uuid.uuid4()))
-        return cls(**fields)
+        own = attrs.fields_dict(cls)
+        extra = dict(fields.pop("extra", None) or {})
+        for name in [n for n in fields if n not in own]:
+            if not _is_spec_field(name):
+                raise TypeError(f"{name!r} is not a field of the spec's integration")
+            extra[name] = fields.pop(name)
+        return cls(**fields, extra=extra)
+
+
+def spec_model() -> type[Any]:
+    """The generated model of an integration (read when needed, so it follows the spec)."""
+    from puretalk_ai_openapi.models import Integration
+
+    return Integration
+
+
+def _is_spec_field(name: str) -> bool:
+    """A JSON field the generated model knows (an unknown one lands in its extras)."""
+    try:
+        parsed = spec_model().from_dict({name: None})
+    except Exception:  # a known field that refuses None (a uuid, a date): still known
+        return True
+    return name not in parsed.additional_properties
 
 
 @attrs.frozen(slots=True)

@@ -1,0 +1,261 @@
+"""Any generated operation runs through the wrapper's safety net, and the fake follows the
+generated model: proved with a client generated at test time from a fixture spec that adds
+a paginated list, a delete, and a new integration field."""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import importlib
+import json
+import shutil
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from puretalk_ai import (
+    AsyncPuretalk,
+    InternalServerError,
+    NotFoundError,
+    Puretalk,
+    RateLimitError,
+)
+from puretalk_ai._cli import load_seed
+from puretalk_ai.testing import FakeIntegration, FakePuretalk, _fake
+from scripts import generate
+from tests import audit
+from tests.secrets import CALLER_KEY
+
+IDS = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(5)]
+
+
+def fixture_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(generate.SPEC.read_bytes())
+    schemas = spec["components"]["schemas"]
+    schemas["RuthConnectIntegration"]["properties"]["description"] = {"type": "string"}
+    schemas["IntegrationPage"] = {
+        "type": "object",
+        "properties": {
+            "msg": {"type": "string"},
+            "err": {"type": "boolean"},
+            "page": {"type": "integer"},
+            "total": {"type": "integer"},
+            "results": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/RuthConnectIntegration"},
+            },
+        },
+    }
+    page_params = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "integer"}}
+        for name in ("page", "limit")
+    ]
+    ok = {"description": "OK", "content": {"application/json": {"schema": {}}}}
+    spec["paths"]["/ruth-connect/integrations"] = {
+        "get": {
+            "operationId": "list_integrations",
+            "tags": ["integrations"],
+            "parameters": page_params,
+            "responses": {
+                "200": {
+                    "description": "A page of integrations",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/IntegrationPage"}
+                        }
+                    },
+                }
+            },
+        }
+    }
+    item = spec["paths"]["/ruth-connect/integrations/{integration_id}"]
+    item["delete"] = {
+        "operationId": "delete_integration",
+        "tags": ["integrations"],
+        "parameters": item["patch"]["parameters"],
+        "responses": {
+            "200": {
+                **ok,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        },
+    }
+    return spec
+
+
+@pytest.fixture(scope="module")
+def fixture_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """The fixture spec, generated now by the pinned generator into package `fixture_api`."""
+    work = tmp_path_factory.mktemp("generated")
+    spec = work / "spec.yaml"
+    spec.write_text(yaml.safe_dump(fixture_spec(), sort_keys=False))
+    config = yaml.safe_load(generate.CONFIG.read_bytes())
+    config.update(project_name_override="fixture-api", package_name_override="fixture_api")
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    generate.generate_into(work / "fixture_api", spec=spec, config=work / "config.yaml")
+    sys.path.insert(0, str(work))
+    try:
+        yield importlib.import_module("fixture_api")
+    finally:
+        sys.path.remove(str(work))
+        for name in [m for m in sys.modules if m.split(".")[0] == "fixture_api"]:
+            del sys.modules[name]
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class Api(http.server.BaseHTTPRequestHandler):
+    """A local server for the fixture's operations: paginated list and delete."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[tuple[str, str, str | None]] = []  # noqa: RUF012 - reset per test
+    faults: list[int] = []  # noqa: RUF012
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        for name, value in {"content-type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _record(self) -> bool:
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        Api.seen.append((self.command, self.path, self.headers.get("x-api-key")))
+        if Api.faults:
+            self._send(Api.faults.pop(0), {"err": True, "msg": f"busy {CALLER_KEY}"},
+                       {"retry-after-ms": "1"})  # fmt: skip
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        if not self._record():
+            return
+        query = parse_qs(urlsplit(self.path).query)
+        page, limit = int(query.get("page", ["1"])[0]), int(query.get("limit", ["2"])[0])
+        chunk = IDS[(page - 1) * limit : page * limit]
+        results = [{"integration_id": i, "app_name": "vapi", "description": f"#{i[-1]}"}
+                   for i in chunk]  # fmt: skip
+        self._send(200, {"msg": "ok", "err": False, "page": page, "total": len(IDS),
+                         "results": results})  # fmt: skip
+
+    def do_DELETE(self) -> None:
+        if not self._record():
+            return
+        if self.path.rsplit("/", 1)[1] not in IDS:
+            self._send(404, {"err": True, "msg": "Integration not found"})
+            return
+        self._send(200, {"err": False, "msg": "Integration deleted"})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    Api.seen, Api.faults = [], []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/api"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def _ops(fixture_api: ModuleType) -> tuple[Any, Any]:
+    package = "fixture_api.api.integrations"
+    return (
+        importlib.import_module(f"{package}.list_integrations"),
+        importlib.import_module(f"{package}.delete_integration"),
+    )
+
+
+def test_a_generated_list_operation_runs_with_retries(fixture_api: ModuleType, server: str) -> None:
+    list_op, _ = _ops(fixture_api)
+    Api.faults = [503]
+    with Puretalk(api_key=CALLER_KEY, base_url=server) as client:
+        raw = client.call_raw(list_op.sync_detailed, page=2, limit=2)
+    page = raw.parse()
+    assert raw.status_code == 200
+    assert [str(i.integration_id) for i in page.results] == IDS[2:4]
+    assert [i.description for i in page.results] == ["#2", "#3"]  # the new field, typed
+    assert [(m, p) for m, p, _ in Api.seen] == [
+        ("GET", "/api/ruth-connect/integrations?page=2&limit=2"),
+    ] * 2  # the 503 was retried
+    assert {key for _, _, key in Api.seen} == {CALLER_KEY}
+
+
+def test_a_generated_delete_operation_runs_async_with_typed_errors(
+    fixture_api: ModuleType, server: str
+) -> None:
+    _, delete_op = _ops(fixture_api)
+
+    async def run() -> tuple[Any, BaseException]:
+        async with AsyncPuretalk(api_key=CALLER_KEY, base_url=server) as client:
+            done = await client.call(delete_op.asyncio_detailed, IDS[0])
+            try:
+                await client.call(
+                    delete_op.asyncio_detailed, "00000000-0000-4000-8000-0000000000ff"
+                )
+            except NotFoundError as exc:
+                return done, exc
+        raise AssertionError("no error")
+
+    done, error = asyncio.run(run())
+    assert done.msg == "Integration deleted"
+    assert isinstance(error, NotFoundError)
+    assert error.message == "Integration not found"
+    assert [m for m, _, _ in Api.seen] == ["DELETE", "DELETE"]
+
+
+def test_generated_operations_get_the_same_error_hygiene(
+    fixture_api: ModuleType, server: str
+) -> None:
+    list_op, _ = _ops(fixture_api)
+    Api.faults = [429, 500]
+    with Puretalk(api_key=CALLER_KEY, base_url=server, max_retries=0) as client:
+        with pytest.raises(RateLimitError) as limited:
+            client.call(list_op.sync_detailed, page=1)
+        with pytest.raises(InternalServerError) as failed:
+            client.call(list_op.sync_detailed, page=1)
+    for exc in (limited.value, failed.value):
+        audit.record_exception(exc)
+        assert CALLER_KEY not in str(exc)
+        assert exc.response.request.headers["x-api-key"] == "***"
+    assert limited.value.retry_after == 0.001
+
+
+def test_call_refuses_what_is_not_a_generated_operation() -> None:
+    with Puretalk(api_key=CALLER_KEY) as client, pytest.raises(TypeError, match="generated"):
+        client.call(print)  # type: ignore[arg-type]
+
+
+def test_the_fake_follows_the_generated_model(
+    fixture_api: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The fixture spec adds `description`; the fake learns it from the generated model.
+    models = importlib.import_module("fixture_api.models")
+    monkeypatch.setattr(_fake, "spec_model", lambda: models.Integration)
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    stored = fake.add_integration(integration_id=IDS[0], description="Voice vendor")
+    assert stored.to_json()["description"] == "Voice vendor"
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps([{"integration_id": IDS[1], "description": "Seeded"}]))
+    (seeded,) = [FakeIntegration.from_json(item) for item in load_seed(str(seed))]
+    assert seeded.to_json()["description"] == "Seeded"
+    updated = fake.client().integrations.update(IDS[0], api_key="new-key-123456")
+    assert updated.additional_properties["description"] == "Voice vendor"  # served back
+    with pytest.raises(TypeError, match="not a field of the spec"):
+        fake.add_integration(integration_id=IDS[2], colour="blue")
