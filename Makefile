@@ -11,13 +11,15 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SRC ?=
 
-.PHONY: help install spec generate check-generated validate-spec lint typecheck pytest test build demo bench bench-bulk faults clean lock
+.PHONY: help install spec generate check-generated check-api api-snapshot validate-spec lint typecheck pytest pythons test build demo bench bench-bulk faults clean lock
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server"
-	@echo "make test             every check: spec, check-generated, ruff, mypy --strict, pytest"
+	@echo "make test             every check: spec, check-generated, ruff, mypy --strict, pyright"
+	@echo "                      type completeness, pytest on 3.11, then on 3.12/3.13 if installed"
 	@echo "make generate         regenerate generated/ from openapi/"
 	@echo "make check-generated  fail with a diff if generated/ is stale"
+	@echo "make check-api        the semver guard: API changes vs version bump and CHANGELOG"
 	@echo "make spec SRC=...     refresh openapi/puretalk.yaml from a docs page (path or URL)"
 	@echo "make bench-bulk       bulk rotation vs a rate-limited fake: adaptive vs fixed concurrency"
 	@echo "make lint | build | bench | faults | lock | clean"
@@ -48,6 +50,16 @@ spec: $(STAMP)
 
 generate: $(STAMP)
 	$(PY) -m scripts.generate
+	@$(PY) -m scripts.api_guard summary
+
+# The semver guard (griffe): fails when the public API changed since api/public-api.json
+# and the version is not bumped enough, or CHANGELOG.md has no entry for the version.
+check-api: $(STAMP)
+	$(PY) -m scripts.api_guard check
+
+# Re-baseline the guard at release time, after the bump and the CHANGELOG entry.
+api-snapshot: $(STAMP)
+	$(PY) -m scripts.api_guard snapshot
 
 check-generated: $(STAMP)
 	$(PY) -m scripts.generate --check
@@ -59,13 +71,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check --no-cache wrapper scripts tests
 	$(BIN)/ruff format --no-cache --check wrapper scripts tests
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mypy --cache-dir=/dev/null
+	PATH="$(abspath $(BIN)):$$PATH" node_modules/.bin/pyright --verifytypes puretalk_ai --ignoreexternal \
+		| tee /dev/stderr | grep '^Type completeness score: 100%' >/dev/null
 
 pytest: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
-test: validate-spec check-generated lint typecheck pytest
+# The suite on the other supported CPythons installed here (3.12, 3.13).
+pythons: $(STAMP) $(NODE_STAMP)
+	$(PY) -m scripts.pythons
+
+test: validate-spec check-generated check-api lint typecheck pytest pythons
 
 build: $(STAMP)
 	rm -rf dist
@@ -84,6 +102,6 @@ faults: $(STAMP)
 	$(PY) -m scripts.faults
 
 clean:
-	rm -rf $(VENV) node_modules dist build .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV)-3.* node_modules dist build .mypy_cache .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name '*.egg-info' -type d -prune -exec rm -rf {} +

@@ -284,11 +284,17 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
         fake.add_integration(integration_id=integration_id, api_key="old-key-000")
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
     with fake.serve() as server:
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: the CLI on a real terminal
-            os.environ["PURETALK_API_KEY"] = CALLER_KEY
-            argv = [CLI, "integrations", "update-many", keys, "--base-url", server.base_url]
-            os.execv(CLI, [*argv, "--concurrency", "2"])  # noqa: S606 - argv, no shell
+        # A real terminal: the CLI's controlling tty is a pty, so \x03 is Ctrl-C.
+        # (subprocess, not pty.fork: forking a threaded process is deprecated.)
+        fd, child_tty = pty.openpty()
+        argv = [CLI, "integrations", "update-many", keys, "--base-url", server.base_url]
+        process = subprocess.Popen(
+            [*argv, "--concurrency", "2"],
+            stdin=child_tty, stdout=child_tty, stderr=child_tty,
+            env={"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY},
+            preexec_fn=lambda: os.login_tty(child_tty),
+        )  # fmt: skip
+        os.close(child_tty)
         output = b""
         deadline = time.monotonic() + 30
         while len([r for r in fake.requests if r.status == 200]) < 4:
@@ -296,10 +302,12 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
             time.sleep(0.01)
         os.write(fd, b"\x03")  # Ctrl-C
         time.sleep(0.05)
-        os.write(fd, b"\x03")  # and again, while it waits for what is in flight
+        os.write(fd, b"\x03")  # and again, while it winds down
         while time.monotonic() < deadline:
             ready, _, _ = select.select([fd], [], [], 0.5)
             if not ready:
+                if process.poll() is not None:
+                    break
                 continue
             try:
                 chunk = os.read(fd, 65536)
@@ -308,10 +316,11 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
             if not chunk:
                 break
             output += chunk
-        _, status = os.waitpid(pid, 0)
+        status = process.wait(timeout=30)
+        os.close(fd)
     text = output.decode(errors="replace")
     audit.SEEN.append(text)
-    assert os.waitstatus_to_exitcode(status) == EXIT_INTERRUPTED
+    assert status == EXIT_INTERRUPTED
     assert "Traceback" not in text
     assert "interrupted; the report above is every id's state" in text
     for integration_id in IDS:

@@ -8,7 +8,7 @@
 from puretalk_ai_openapi.models import Integration, IntegrationData
 from puretalk_ai_openapi.types import UNSET, Unset
 
-from ._bulk import UpdateResult, UpdateState
+from ._bulk import UpdateNotOk, UpdateOk, UpdateResult, UpdateState
 from ._client import AsyncPuretalk, Puretalk
 from ._config import (
     DEFAULT_BASE_URL,
@@ -69,6 +69,8 @@ __all__ = [
     "RedactingFilter",
     "UnprocessableEntityError",
     "Unset",
+    "UpdateNotOk",
+    "UpdateOk",
     "UpdateResult",
     "UpdateState",
     "__version__",

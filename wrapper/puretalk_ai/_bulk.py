@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import attrs
 
@@ -25,6 +25,8 @@ from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "BulkRunner",
+    "UpdateNotOk",
+    "UpdateOk",
     "UpdateResult",
     "UpdateState",
     "plan_updates",
@@ -40,37 +42,49 @@ StartCallback = Callable[[str], Any]
 
 
 @attrs.frozen(slots=True)
-class UpdateResult:
-    """The outcome for one id of ``update_many``.
+class UpdateOk:
+    """A completed update of ``update_many``: the new key is live."""
 
-    ``state`` is ``"ok"`` (``integration`` is set), ``"failed"`` (``error`` is set),
-    ``"unknown"`` (it was sent, but the run was interrupted before its outcome was seen:
-    the new key may or may not be live) or ``"not_sent"`` (``reason`` says why).
+    integration_id: str
+    integration: Integration
+    ok: Literal[True] = attrs.field(default=True, init=False)
+    state: Literal["ok"] = attrs.field(default="ok", init=False)
+    error: None = attrs.field(default=None, init=False)
+    reason: None = attrs.field(default=None, init=False)
+
+    def unwrap(self) -> Integration:
+        """The updated integration."""
+        return self.integration
+
+
+@attrs.frozen(slots=True)
+class UpdateNotOk:
+    """An update of ``update_many`` that did not complete.
+
+    ``state`` is ``"failed"`` (``error`` is set), ``"unknown"`` (it was sent, but the run
+    was interrupted before its outcome was seen: the new key may or may not be live) or
+    ``"not_sent"`` (``reason`` says why).
     """
 
     integration_id: str
-    integration: Integration | None = None
+    state: Literal["failed", "unknown", "not_sent"]
     error: BaseException | None = None
-    state: UpdateState = attrs.field()
     reason: str | None = None
+    ok: Literal[False] = attrs.field(default=False, init=False)
+    integration: None = attrs.field(default=None, init=False)
 
-    @state.default
-    def _state_from_outcome(self) -> UpdateState:
-        return "failed" if self.error is not None else "ok"
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "ok"
-
-    def unwrap(self) -> Integration:
-        """The integration, or raise the error (a PuretalkError for unknown/not_sent)."""
-        if self.integration is not None and self.state == "ok":
-            return self.integration
+    def unwrap(self) -> NoReturn:
+        """Raise the error (a PuretalkError for unknown and not_sent)."""
         if self.error is not None:
             raise self.error
         from ._exceptions import PuretalkError
 
         raise PuretalkError(f"update of {self.integration_id} is {self.state}: {self.reason}")
+
+
+UpdateResult = UpdateOk | UpdateNotOk
+"""One id's outcome. ``if result.ok:`` narrows it to ``UpdateOk`` (mypy; pyright narrows
+``if result.ok is True:``), so ``result.integration`` is then an ``Integration``."""
 
 
 class BulkKey:
@@ -206,14 +220,14 @@ class BulkRunner:
         if isinstance(outcome, Integration):
             if self._slow_start:
                 self.limit = min(self.max_concurrency, self.limit + 1)
-                return self._record(item, UpdateResult(item.integration_id, integration=outcome))
+                return self._record(item, UpdateOk(item.integration_id, outcome))
             self._successes += 1
             # Additive increase: one more slot per eight windows of successes. Probing gently
             # keeps the share of 429s low once the batch runs near the server's limit.
             if self._successes >= 8 * self.limit and self.limit < self.max_concurrency:
                 self.limit += 1
                 self._successes = 0
-            return self._record(item, UpdateResult(item.integration_id, integration=outcome))
+            return self._record(item, UpdateOk(item.integration_id, outcome))
         asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
         status = outcome.status_code if isinstance(outcome, APIStatusError) else None
         if status == 429:
@@ -230,7 +244,7 @@ class BulkRunner:
                 f"the server asked to wait {asked:.0f} s (more than {MAX_RETRY_AFTER:.0f} s); "
                 "resume later"
             )
-            return self._record(item, UpdateResult(item.integration_id, error=outcome))
+            return self._record(item, UpdateNotOk(item.integration_id, "failed", error=outcome))
         if asked is not None and asked > 0:
             self.paused_until = max(self.paused_until, now + asked)  # every worker waits
         retryable = isinstance(outcome, APIConnectionError) or (
@@ -241,7 +255,7 @@ class BulkRunner:
             item.not_before = now + max(delay, 0.0)
             self.queue.appendleft(item)
             return None
-        return self._record(item, UpdateResult(item.integration_id, error=outcome))
+        return self._record(item, UpdateNotOk(item.integration_id, "failed", error=outcome))
 
     def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
         self.done[item.index] = result
@@ -256,19 +270,19 @@ class BulkRunner:
             result = self.done.get(item.index)
             if result is None:
                 if item.index in self.in_flight:
-                    result = UpdateResult(
+                    result = UpdateNotOk(
                         item.integration_id,
-                        state="unknown",
+                        "unknown",
                         reason=f"in flight when the run stopped ({reason})",
                     )
                 elif item.attempts:
-                    result = UpdateResult(
+                    result = UpdateNotOk(
                         item.integration_id,
-                        state="unknown",
+                        "unknown",
                         reason=f"sent, then waiting to be retried when the run stopped ({reason})",
                     )
                 else:
-                    result = UpdateResult(item.integration_id, state="not_sent", reason=reason)
+                    result = UpdateNotOk(item.integration_id, "not_sent", reason=reason)
             out.append(result)
         return out
 

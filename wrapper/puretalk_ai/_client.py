@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Self, TypeVar, overload
+from typing import Any, Generic, Self, TypedDict, TypeVar, overload
 
 import httpx
 
@@ -30,7 +30,20 @@ from ._response import RawResponse, UpdateParser
 from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
-__all__ = ["AsyncPuretalk", "Puretalk"]
+__all__ = ["AsyncPuretalk", "ClientOptions", "Puretalk"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options both clients take (for typed ``**options``, as the fake's)."""
+
+    api_key: str | None
+    base_url: str | httpx.URL | None
+    timeout: TimeoutTypes
+    max_retries: int
+    total_timeout: float | None
+    default_headers: Mapping[str, str] | None
+    max_response_bytes: int
+    strict_response_validation: bool
 
 
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)

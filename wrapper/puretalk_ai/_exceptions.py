@@ -65,6 +65,9 @@ class PuretalkError(Exception):
 class APIConnectionError(PuretalkError):
     """The request failed before an HTTP response arrived (DNS, refused, reset, ...)."""
 
+    request: httpx.Request | None
+    """A redacted copy of the request that failed (``X-API-KEY`` masked)."""
+
     def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
         super().__init__(message)
         self.request = request
@@ -151,6 +154,10 @@ class APIResponseValidationError(PuretalkError):
     (with ``strict_response_validation=True``) any field off the spec. Puretalk reported
     success, so the change may have been applied."""
 
+    status_code: int
+    response: httpx.Response
+    body_snippet: str
+
     def __init__(self, message: str, *, response: httpx.Response, body_snippet: str) -> None:
         super().__init__(message)
         self.status_code = response.status_code
@@ -160,6 +167,10 @@ class APIResponseValidationError(PuretalkError):
 
 class APIReportedError(PuretalkError):
     """A 2xx response whose body says ``"err": true``; ``message`` is the API's ``msg``."""
+
+    status_code: int
+    response: httpx.Response
+    body: Any
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
         Exception.__init__(

@@ -35,7 +35,7 @@ class Integrations:
 
     def __init__(self, client: Puretalk) -> None:
         self._client = client
-        self.with_raw_response = IntegrationsWithRawResponse(self)
+        self.with_raw_response: IntegrationsWithRawResponse = IntegrationsWithRawResponse(self)
 
     def update(
         self,
@@ -195,7 +195,9 @@ class AsyncIntegrations:
 
     def __init__(self, client: AsyncPuretalk) -> None:
         self._client = client
-        self.with_raw_response = AsyncIntegrationsWithRawResponse(self)
+        self.with_raw_response: AsyncIntegrationsWithRawResponse = AsyncIntegrationsWithRawResponse(
+            self
+        )
 
     async def update(
         self,

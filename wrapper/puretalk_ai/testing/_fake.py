@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import unquote
 
 import attrs
@@ -16,7 +16,7 @@ import attrs
 from .._redaction import REDACTED, redact_json
 
 if TYPE_CHECKING:
-    from .._client import AsyncPuretalk, Puretalk
+    from .._client import AsyncPuretalk, ClientOptions, Puretalk
     from ._server import FakeServer
     from ._transport import AsyncFakeTransport, FakeTransport
 
@@ -195,7 +195,7 @@ class FakePuretalk:
         if not latency >= 0:
             raise ValueError("latency must be >= 0 seconds")
         self._api_key = api_key
-        self.base_path = base_path.rstrip("/")
+        self.base_path: str = base_path.rstrip("/")
         self.rate_limit = rate_limit
         self.latency = latency
         self._bucket_size = max(1.0, (rate_limit or 0) / 10)
@@ -231,7 +231,7 @@ class FakePuretalk:
 
         return FakeServer(self, port=port)
 
-    def client(self, **options: Any) -> Puretalk:
+    def client(self, **options: Unpack[ClientOptions]) -> Puretalk:
         """A ``Puretalk`` wired to this fake in-process; options as for ``Puretalk``."""
         import httpx
 
@@ -241,7 +241,7 @@ class FakePuretalk:
         options.setdefault("base_url", f"https://api.puretalk.test{self.base_path}")
         return Puretalk(**options, http_client=httpx.Client(transport=self.transport()))
 
-    def async_client(self, **options: Any) -> AsyncPuretalk:
+    def async_client(self, **options: Unpack[ClientOptions]) -> AsyncPuretalk:
         """An ``AsyncPuretalk`` wired to this fake in-process; options as for the client."""
         import httpx
 

@@ -1,0 +1,67 @@
+"""Every Python snippet in the README type-checks under mypy --strict."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.helpers import ROOT
+
+PRELUDE = """\
+from typing import Any
+import puretalk_ai
+from puretalk_ai import AsyncPuretalk, Puretalk
+
+client: Puretalk
+aclient: AsyncPuretalk
+pairs: list[tuple[str, str]]
+"""
+
+
+def snippets() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL)
+    return [textwrap.dedent(body) for _, body in blocks]
+
+
+def test_the_readme_has_snippets() -> None:
+    assert len(snippets()) >= 4
+
+
+def _mypy(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir=/dev/null",
+         "--python-version", "3.11", str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={"MYPYPATH": f"{ROOT / 'wrapper'}:{ROOT / 'generated'}", "PATH": ""},
+    )  # fmt: skip
+
+
+def test_the_fakes_client_options_are_typed(tmp_path: Path) -> None:
+    path = tmp_path / "typo.py"
+    path.write_text(
+        "from puretalk_ai.testing import FakePuretalk\n"
+        "FakePuretalk().client(max_retries=0, total_timeout=2.0)\n"
+        "FakePuretalk().client(max_retires=0)\n"
+        "FakePuretalk().async_client(timeout='slow')\n"
+    )
+    result = _mypy(path)
+    assert result.returncode == 1
+    assert ':3: error: Unexpected keyword argument "max_retires"' in result.stdout
+    assert ':4: error: Argument "timeout"' in result.stdout
+    assert ":2:" not in result.stdout
+
+
+def test_every_readme_snippet_type_checks(tmp_path: Path) -> None:
+    module = [PRELUDE]
+    for number, body in enumerate(snippets()):
+        # Each snippet runs in a function of its own, async so `await` is allowed.
+        module.append(f"\n\nasync def snippet_{number}() -> None:\n")
+        module.append(textwrap.indent(body, "    ") + "    pass\n")
+    path = tmp_path / "readme_snippets.py"
+    path.write_text("".join(module))
+    result = _mypy(path)
+    assert result.returncode == 0, result.stdout + result.stderr
