@@ -25,7 +25,7 @@ help:
 	@echo "make lint | build | bench | faults | lock | clean"
 
 # The venv is rebuilt whenever the lock or the project metadata changes.
-$(STAMP): requirements/dev.lock pyproject.toml
+$(STAMP): requirements/dev.lock pyproject.toml wrapper/puretalk_ai/_version.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "puretalk-ai needs Python >= 3.11 (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock

@@ -48,7 +48,11 @@ def find(version: str) -> str | None:
 def venv_for(version: str, python: str) -> Path:
     venv = ROOT / f".venv-{version}"
     stamp = venv / ".installed"
-    inputs = [ROOT / "requirements" / "dev.lock", ROOT / "pyproject.toml"]
+    inputs = [
+        ROOT / "requirements" / "dev.lock",
+        ROOT / "pyproject.toml",
+        ROOT / "wrapper" / "puretalk_ai" / "_version.py",  # editable metadata names it
+    ]
     if stamp.exists() and all(stamp.stat().st_mtime >= p.stat().st_mtime for p in inputs):
         return venv
     shutil.rmtree(venv, ignore_errors=True)
