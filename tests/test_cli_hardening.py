@@ -191,6 +191,42 @@ def test_update_treats_keys_like_update_many(
     assert NEW_KEY not in result.stdout + result.stderr
 
 
+def test_ctrl_d_at_the_key_prompt_is_one_line(server: FakeServer) -> None:
+    fd, child_tty = pty.openpty()
+    process = subprocess.Popen(
+        [CLI, "integrations", "update", IDS[0], "--base-url", server.base_url],
+        stdin=child_tty, stdout=child_tty, stderr=child_tty,
+        env={"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY},
+        preexec_fn=lambda: os.login_tty(child_tty),
+    )  # fmt: skip
+    os.close(child_tty)
+    output = b""
+    deadline = time.monotonic() + 30
+    while b"New integration API key" not in output and time.monotonic() < deadline:
+        if select.select([fd], [], [], 0.5)[0]:
+            output += os.read(fd, 4096)
+    os.write(fd, b"\x04")  # Ctrl-D: end of input at the prompt
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.5)[0]:
+            if process.poll() is not None:
+                break
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=30) == EXIT_USAGE
+    os.close(fd)
+    text = output.decode(errors="replace")
+    audit.SEEN.append(text)
+    assert "Traceback" not in text
+    assert "puretalk-ai: error: no new API key on stdin" in text
+    assert server.fake.requests == []
+
+
 # --- output -----------------------------------------------------------------------------------
 
 

@@ -87,3 +87,27 @@ def test_puretalk_log_env_turns_on_a_stderr_handler(value: str, shown: bool) -> 
     assert result.stdout.strip() == {"debug": "DEBUG", "info": "INFO", "": "NOTSET"}[value]
     assert CALLER_KEY not in result.stderr + result.stdout
     assert NEW_KEY not in result.stderr + result.stdout
+
+
+def test_puretalk_log_info_shows_each_retry_and_each_give_up() -> None:
+    code = (
+        "import httpx, puretalk_ai\n"
+        "puretalk_ai._retry.INITIAL_DELAY = 0.001\n"
+        "t = httpx.MockTransport(lambda r: httpx.Response(503, json={'err': True, 'msg': 'x'}))\n"
+        f"c = puretalk_ai.Puretalk(api_key={CALLER_KEY!r}, http_client=httpx.Client(transport=t))\n"
+        "try:\n"
+        f"    c.integrations.update('abc', api_key={NEW_KEY!r})\n"
+        "except puretalk_ai.InternalServerError:\n"
+        "    pass\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PURETALK_LOG": "info", "PATH": ""},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, result.stderr  # two retries, one give-up
+    assert all(" INFO puretalk_ai] PATCH " in line for line in lines)
+    assert "(attempt 1/3; retrying in" in lines[0]
+    assert "(attempt 2/3; retrying in" in lines[1]
+    assert "(attempt 3/3; giving up)" in lines[2]
