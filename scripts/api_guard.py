@@ -141,7 +141,7 @@ def _explain(snapshot: dict[str, Any], modules: dict[str, griffe.Module]) -> lis
         collection[name] = olds[name]
     for name, old in olds.items():
         for breakage in griffe.find_breaking_changes(old, modules[name]):
-            lines.append(f"griffe: {breakage.explain()}")
+            lines.append(f"griffe: {breakage.explain(style=griffe.ExplanationStyle.MARKDOWN)}")
     return lines
 
 
