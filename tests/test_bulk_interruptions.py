@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import _thread
 import asyncio
+import os
+import signal
 import time
 import uuid
 from collections import Counter
@@ -79,16 +80,22 @@ def test_a_raising_on_result_stops_new_updates_and_keeps_every_state(kind: str) 
 
 
 def test_ctrl_c_during_sync_update_many_reports_every_state() -> None:
-    fake = fake_with(IDS, latency=0.02)
+    fake = fake_with(IDS, latency=0.05)  # 34 updates left take ~0.4 s: the signal lands first
     seen: list[str] = []
 
     def on_result(result: UpdateResult) -> None:
         seen.append(result.integration_id)
         if len(seen) == 6:
-            _thread.interrupt_main()  # Ctrl-C, delivered to the main thread
+            # A real SIGINT, as Ctrl-C sends: it wakes the main thread's wait at once
+            # (_thread.interrupt_main only sets a flag the main thread polls).
+            os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(KeyboardInterrupt) as caught:
-        run("sync", fake, new_keys(IDS), concurrency=4, on_result=on_result)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            run("sync", fake, new_keys(IDS), concurrency=4, on_result=on_result)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     results = caught.value.update_results  # type: ignore[attr-defined]
     states = check_states(results, fake, IDS)
     assert states["ok"] >= 6
