@@ -93,6 +93,20 @@ def test_extra_headers_are_sent(api: Api, httpx_mock: HTTPXMock) -> None:
     assert request.headers.get_list("x-api-key") == [CALLER_KEY]
 
 
+def test_a_header_given_again_replaces_the_sdks_whatever_its_case(
+    api: Api, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(json=integration_json())
+    api.update(
+        client={"default_headers": {"accept": "application/vnd.puretalk+json"}},
+        extra_headers={"User-Agent": "rotator/1.0"},
+    )
+    request = httpx_mock.get_requests()[0]
+    assert request.headers.get_list("user-agent") == ["rotator/1.0"]
+    assert request.headers.get_list("accept") == ["application/vnd.puretalk+json"]
+    assert request.headers.get_list("x-api-key") == [CALLER_KEY]
+
+
 def test_default_headers_are_sent_on_every_request(api: Api, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json=integration_json())
     api.update(client={"default_headers": {"X-Team": "voice"}})

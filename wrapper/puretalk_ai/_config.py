@@ -90,6 +90,16 @@ _HEADER_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?|")
 RESERVED_HEADERS = frozenset({"content-length", "host", "transfer-encoding", "x-api-key"})
 
 
+def merge_headers(*layers: Mapping[str, str]) -> httpx.Headers:
+    """Header layers merged in order: a later layer replaces an earlier one's header of the
+    same name, compared case-insensitively as HTTP does (``user-agent`` replaces
+    ``User-Agent`` rather than adding a second one)."""
+    merged = httpx.Headers()
+    for layer in layers:
+        merged.update(layer)
+    return merged
+
+
 def check_headers(headers: Mapping[str, str] | None, argument: str) -> dict[str, str]:
     """Header names must be HTTP tokens and values visible ASCII; values are never echoed."""
     if headers is None:
@@ -208,7 +218,7 @@ class ClientConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     strict_response_validation: bool = False
     # Sent on every request: defaults first, then auth last so nothing can replace it.
-    headers: dict[str, str] = attrs.field(init=False, repr=False, eq=False)
+    headers: httpx.Headers = attrs.field(init=False, repr=False, eq=False)
     # Parsed once: httpx validates every character of a URL string it parses.
     url: httpx.URL = attrs.field(init=False, repr=False, eq=False)
     # Per generated endpoint's own headers (Content-Type), the merged httpx.Headers, built
@@ -220,13 +230,12 @@ class ClientConfig:
     def __attrs_post_init__(self) -> None:
         # Accept-Encoding is ours: the SDK decodes bodies itself, bounded, and knows only
         # these two (httpx would also offer br/zstd when those packages are installed).
-        headers = {
+        defaults = {
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
             "Accept-Encoding": "gzip, deflate",
         }
-        headers.update(self.default_headers)
-        headers["X-API-KEY"] = self.api_key
+        headers = merge_headers(defaults, self.default_headers, {"X-API-KEY": self.api_key})
         object.__setattr__(self, "headers", headers)
         object.__setattr__(self, "url", httpx.URL(self.base_url))
 
@@ -237,7 +246,7 @@ class ClientConfig:
         if merged is None:
             # Host first, as httpx would add it, so requests need no further preparation.
             host = {"Host": self.url.netloc.decode("ascii")}
-            merged = self._merged[key] = httpx.Headers({**host, **generated, **self.headers})
+            merged = self._merged[key] = merge_headers(host, generated, self.headers)
         return merged
 
     @classmethod

@@ -11,7 +11,7 @@ import httpx
 from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
-from ._config import ClientConfig, check_headers
+from ._config import ClientConfig, check_headers, merge_headers
 from ._redaction import remember_secret
 from ._transport import RequestParts
 
@@ -66,9 +66,9 @@ def request_parts(
     last, so nothing replaces it), then the call's ``extra_headers`` (already checked:
     nothing here raises, so no frame holding the merged headers is ever in a traceback).
     """
-    merged: httpx.Headers | dict[str, str] = config.headers_with(kwargs.get("headers") or {})
+    merged = config.headers_with(kwargs.get("headers") or {})
     if extra_headers:
-        merged = {**merged, **extra_headers}
+        merged = merge_headers(merged, extra_headers)
     query = None
     if kwargs.get("params"):
         from urllib.parse import urlencode

@@ -339,7 +339,7 @@ class RequestParts:
         self,
         method: str,
         url: httpx.URL,
-        headers: httpx.Headers | dict[str, str],
+        headers: httpx.Headers,
         content: bytes,
     ) -> None:
         self.method = method
