@@ -15,10 +15,8 @@ from typing import Any
 
 import httpx
 
-from ._exceptions import APIReportedError
-from ._redaction import Secrets, is_secret_name, loads_bounded, remember_secret
-from ._response import _invalid, make_status_error
-from ._transport import TRUNCATED, redacted_response
+from ._redaction import Secrets, is_secret_name, remember_secret
+from ._response import Parser, _invalid, success_body
 
 __all__ = ["OperationParser", "operation_functions", "secret_values"]
 
@@ -64,7 +62,7 @@ class _Strict:
     raise_on_unexpected_status = True
 
 
-class OperationParser:
+class OperationParser(Parser):
     """A 2xx response parsed by the generated endpoint; anything else a typed error."""
 
     __slots__ = ("parse_response",)
@@ -72,36 +70,12 @@ class OperationParser:
     def __init__(self, parse_response: Callable[..., Any]) -> None:
         self.parse_response = parse_response
 
-    def __call__(self, response: httpx.Response, secrets: Secrets) -> Any:
-        outcome = self._classify(response, secrets)
-        if isinstance(outcome, _Failure):
-            raise outcome.error
-        return outcome
-
     def _classify(self, response: httpx.Response, secrets: Secrets) -> Any:
-        if not 200 <= response.status_code < 300:
-            return _Failure(make_status_error(response, secrets))
-        if response.extensions.get(TRUNCATED):
-            return _Failure(
-                _invalid(response, secrets, "the body is larger than max_response_bytes")
-            )
-        body, ok = loads_bounded(response.content) if response.content else (None, True)
-        if not ok:
-            return _Failure(_invalid(response, secrets, "not JSON, or nested too deep"))
-        if isinstance(body, dict) and body.get("err") is True:
-            msg = body.get("msg")
-            text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
-            shown = redacted_response(response, secrets)
-            return _Failure(APIReportedError(text, response=shown, body=secrets.redact_json(body)))
+        _, error = success_body(response, secrets, empty_ok=True)
+        if error is not None:
+            return error
         try:
             return self.parse_response(client=_Strict(), response=response)
         except Exception as exc:  # the generated parser's KeyError, TypeError, UnexpectedStatus
             why = f"the generated parser refused it ({type(exc).__name__})"
-            return _Failure(_invalid(response, secrets, why))
-
-
-class _Failure:
-    __slots__ = ("error",)
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
+            return _invalid(response, secrets, why)

@@ -26,7 +26,7 @@ from ._redaction import MAX_JSON_DEPTH, Secrets, loads_bounded, snippet
 from ._retry import retry_after
 from ._transport import TRUNCATED, redacted_response
 
-__all__ = ["RawResponse", "UpdateParser", "make_status_error"]
+__all__ = ["Parser", "RawResponse", "UpdateParser", "make_status_error", "success_body"]
 
 _T = typing.TypeVar("_T")
 
@@ -80,7 +80,51 @@ def _same_id(returned: str, requested: str) -> bool:
         return returned == requested
 
 
-class UpdateParser:
+def success_body(
+    response: httpx.Response, secrets: Secrets, *, empty_ok: bool = False
+) -> tuple[Any, Exception | None]:
+    """The parsed JSON of a 2xx that reports success, or the error the response stands for:
+    a non-2xx status, a body over the cap, a body that is not bounded JSON (an empty one
+    is ``None`` when `empty_ok`), or ``"err": true``. Shared by every parser."""
+    if not 200 <= response.status_code < 300:
+        return None, make_status_error(response, secrets)
+    if response.extensions.get(TRUNCATED):
+        return None, _invalid(response, secrets, "the body is larger than max_response_bytes")
+    if empty_ok and not response.content:
+        return None, None
+    body, ok = loads_bounded(response.content)
+    if not ok:
+        why = f"not JSON, or nested deeper than {MAX_JSON_DEPTH} levels"
+        return None, _invalid(response, secrets, why)
+    if isinstance(body, dict) and body.get("err") is True:
+        msg = body.get("msg")
+        text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
+        shown = redacted_response(response, secrets)
+        return None, APIReportedError(text, response=shown, body=secrets.redact_json(body))
+    return body, None
+
+
+class Parser:
+    """Turns a response into its result, or raises the typed error it stands for.
+
+    Errors are built in ``_classify`` and raised in ``__call__``, whose only locals are
+    masked or key-free: error trackers and ``--showlocals`` read the frames of a traceback.
+    A result is never an exception, so an exception returned means: raise it.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, response: httpx.Response, secrets: Secrets) -> Any:
+        outcome = self._classify(response, secrets)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _classify(self, response: httpx.Response, secrets: Secrets) -> Any:
+        raise NotImplementedError
+
+
+class UpdateParser(Parser):
     """Turns the response to an update of `integration_id` into the Integration, or raises.
 
     Success is success: a 2xx JSON object without ``"err": true`` and with a ``results``
@@ -95,30 +139,15 @@ class UpdateParser:
         self.strict = strict
 
     def __call__(self, response: httpx.Response, secrets: Secrets) -> Integration:
-        # Errors are built in _classify and raised here, where the only locals are masked
-        # or key-free: error trackers and --showlocals read the frames of a traceback.
-        outcome = self._classify(response, secrets)
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        integration: Integration = super().__call__(response, secrets)
+        return integration
 
     def _classify(self, response: httpx.Response, secrets: Secrets) -> Integration | Exception:
-        if not 200 <= response.status_code < 300:
-            return make_status_error(response, secrets)
-        if response.extensions.get(TRUNCATED):
-            return _invalid(response, secrets, "the body is larger than max_response_bytes")
-        body, ok = loads_bounded(response.content)
-        if not ok:
-            why = f"not JSON, or nested deeper than {MAX_JSON_DEPTH} levels"
-            return _invalid(response, secrets, why)
+        body, error = success_body(response, secrets)
+        if error is not None:
+            return error
         if not isinstance(body, dict):
             return _invalid(response, secrets, f"expected an object, got {type(body).__name__}")
-        if body.get("err") is True:
-            msg = body.get("msg")
-            text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
-            return APIReportedError(
-                text, response=redacted_response(response, secrets), body=secrets.redact_json(body)
-            )
         results = body.get("results")
         if not isinstance(results, dict):
             return _invalid(response, secrets, "'results' is missing or not an object")
