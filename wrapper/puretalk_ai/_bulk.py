@@ -177,6 +177,7 @@ class BulkRunner:
         self.done: dict[int, UpdateResult] = {}
         self.paused_until = 0.0
         self.stop_reason: str | None = None
+        self.callback_error: BaseException | None = None
         self.sent = 0
         self.rate_limited = 0
         self._successes = 0
@@ -211,6 +212,24 @@ class BulkRunner:
         """Start nothing more (the in-flight updates still report their outcome)."""
         if self.stop_reason is None:
             self.stop_reason = reason
+
+    def callback_raised(self, error: BaseException) -> None:
+        """A caller's on_start/on_result raised: stop, and raise the first one at the end."""
+        if self.callback_error is None:
+            self.callback_error = error
+        self.stop(f"a callback raised {type(error).__name__}")
+
+    @property
+    def workers(self) -> int:
+        """How many workers the drivers start: no more than there are updates."""
+        return min(self.max_concurrency, len(self.items))
+
+    def outcome(self) -> list[UpdateResult]:
+        """Every id's result, or the first callback error, carrying them all."""
+        results = self.results()
+        if self.callback_error is not None:
+            raise attach_results(self.callback_error, results)
+        return results
 
     # --- outcomes --------------------------------------------------------------------------
 

@@ -105,15 +105,13 @@ def _drive_sync(
     import threading
 
     lock = threading.Condition()
-    raised: list[BaseException] = []
 
     def callback(function: Callable[[Any], Any], argument: Any) -> None:
         try:
             function(argument)
         except Exception as exc:
             with lock:
-                raised.append(exc)
-                runner.stop(f"a callback raised {type(exc).__name__}")
+                runner.callback_raised(exc)
                 lock.notify_all()
 
     def worker() -> None:
@@ -139,7 +137,7 @@ def _drive_sync(
 
     workers = [
         threading.Thread(target=worker, name=f"puretalk-bulk-{n}", daemon=True)
-        for n in range(min(runner.max_concurrency, len(runner.items)))
+        for n in range(runner.workers)
     ]
     for thread in workers:
         thread.start()
@@ -155,10 +153,7 @@ def _drive_sync(
             _join(workers)
         with lock:
             raise attach_results(interrupt, runner.results()) from None
-    results = runner.results()
-    if raised:
-        raise attach_results(raised[0], results)
-    return results
+    return runner.outcome()
 
 
 def _join(threads: list[Any]) -> None:
@@ -258,14 +253,12 @@ async def _drive_async(
     import asyncio  # only async users pay for it
 
     wake = asyncio.Event()
-    raised: list[BaseException] = []
 
     def callback(function: Callable[[Any], Any], argument: Any) -> None:
         try:
             function(argument)
         except Exception as exc:
-            raised.append(exc)
-            runner.stop(f"a callback raised {type(exc).__name__}")
+            runner.callback_raised(exc)
             wake.set()
 
     async def worker() -> None:
@@ -289,10 +282,7 @@ async def _drive_async(
             if result is not None and on_result is not None:
                 callback(on_result, result)
 
-    tasks = [
-        asyncio.ensure_future(worker())
-        for _ in range(min(runner.max_concurrency, len(runner.items)))
-    ]
+    tasks = [asyncio.ensure_future(worker()) for _ in range(runner.workers)]
     try:
         await asyncio.gather(*tasks)
     except BaseException as exc:  # CancelledError (or KeyboardInterrupt) stays itself
@@ -301,10 +291,7 @@ async def _drive_async(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise attach_results(exc, runner.results()) from None
-    results = runner.results()
-    if raised:
-        raise attach_results(raised[0], results)
-    return results
+    return runner.outcome()
 
 
 class AsyncIntegrationsWithRawResponse:
