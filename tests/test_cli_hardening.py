@@ -39,6 +39,47 @@ def csv_file(tmp_path: Path, rows: list[tuple[str, str]], name: str = "keys.csv"
     return str(path)
 
 
+class Terminal:
+    """The CLI on a real terminal: a pty is its controlling tty, so \\x03 is Ctrl-C and
+    \\x04 ends input. (subprocess, not pty.fork: forking a threaded process is deprecated.)"""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.fd, child_tty = pty.openpty()
+        self.process = subprocess.Popen(
+            argv, stdin=child_tty, stdout=child_tty, stderr=child_tty,
+            env={"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY},
+            preexec_fn=lambda: os.login_tty(child_tty),
+        )  # fmt: skip
+        os.close(child_tty)
+        self.output = b""
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.fd, keys)
+
+    def _read(self) -> bool:
+        """Read what is there; False once the program is gone."""
+        if not select.select([self.fd], [], [], 0.5)[0]:
+            return self.process.poll() is None
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:
+            return False
+        self.output += chunk
+        return bool(chunk)
+
+    def read_until(self, text: bytes, deadline: float) -> None:
+        while text not in self.output and time.monotonic() < deadline and self._read():
+            pass
+
+    def finish(self, deadline: float) -> tuple[int, bytes]:
+        """Read to the end; the exit status and everything the terminal showed."""
+        while time.monotonic() < deadline and self._read():
+            pass
+        status = self.process.wait(timeout=30)
+        os.close(self.fd)
+        return status, self.output
+
+
 # --- argv -------------------------------------------------------------------------------------
 
 
@@ -192,34 +233,12 @@ def test_update_treats_keys_like_update_many(
 
 
 def test_ctrl_d_at_the_key_prompt_is_one_line(server: FakeServer) -> None:
-    fd, child_tty = pty.openpty()
-    process = subprocess.Popen(
-        [CLI, "integrations", "update", IDS[0], "--base-url", server.base_url],
-        stdin=child_tty, stdout=child_tty, stderr=child_tty,
-        env={"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY},
-        preexec_fn=lambda: os.login_tty(child_tty),
-    )  # fmt: skip
-    os.close(child_tty)
-    output = b""
+    terminal = Terminal([CLI, "integrations", "update", IDS[0], "--base-url", server.base_url])
     deadline = time.monotonic() + 30
-    while b"New integration API key" not in output and time.monotonic() < deadline:
-        if select.select([fd], [], [], 0.5)[0]:
-            output += os.read(fd, 4096)
-    os.write(fd, b"\x04")  # Ctrl-D: end of input at the prompt
-    while time.monotonic() < deadline:
-        if not select.select([fd], [], [], 0.5)[0]:
-            if process.poll() is not None:
-                break
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-    assert process.wait(timeout=30) == EXIT_USAGE
-    os.close(fd)
+    terminal.read_until(b"New integration API key", deadline)
+    terminal.type(b"\x04")  # Ctrl-D: end of input at the prompt
+    status, output = terminal.finish(deadline)
+    assert status == EXIT_USAGE
     text = output.decode(errors="replace")
     audit.SEEN.append(text)
     assert "Traceback" not in text
@@ -320,40 +339,16 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
         fake.add_integration(integration_id=integration_id, api_key="old-key-000")
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
     with fake.serve() as server:
-        # A real terminal: the CLI's controlling tty is a pty, so \x03 is Ctrl-C.
-        # (subprocess, not pty.fork: forking a threaded process is deprecated.)
-        fd, child_tty = pty.openpty()
         argv = [CLI, "integrations", "update-many", keys, "--base-url", server.base_url]
-        process = subprocess.Popen(
-            [*argv, "--concurrency", "2"],
-            stdin=child_tty, stdout=child_tty, stderr=child_tty,
-            env={"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY},
-            preexec_fn=lambda: os.login_tty(child_tty),
-        )  # fmt: skip
-        os.close(child_tty)
-        output = b""
+        terminal = Terminal([*argv, "--concurrency", "2"])
         deadline = time.monotonic() + 30
         while len([r for r in fake.requests if r.status == 200]) < 4:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        os.write(fd, b"\x03")  # Ctrl-C
+        terminal.type(b"\x03")  # Ctrl-C
         time.sleep(0.05)
-        os.write(fd, b"\x03")  # and again, while it winds down
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
-                if process.poll() is not None:
-                    break
-                continue
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        status = process.wait(timeout=30)
-        os.close(fd)
+        terminal.type(b"\x03")  # and again, while it winds down
+        status, output = terminal.finish(deadline)
     text = output.decode(errors="replace")
     audit.SEEN.append(text)
     assert status == EXIT_INTERRUPTED
