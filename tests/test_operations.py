@@ -10,7 +10,6 @@ import importlib
 import json
 import shutil
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +30,7 @@ from puretalk_ai._cli import load_seed
 from puretalk_ai.testing import FakeIntegration, FakePuretalk, _fake
 from scripts import generate
 from tests import audit
+from tests.helpers import serving
 from tests.secrets import CALLER_KEY
 
 IDS = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(5)]
@@ -163,15 +163,8 @@ class Api(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     Api.seen, Api.faults = [], []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/api"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serving(Api) as base_url:
+        yield f"{base_url}/api"
 
 
 def _ops(fixture_api: ModuleType) -> tuple[Any, Any]:
