@@ -331,6 +331,25 @@ def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -
             assert "were in flight when that run stopped" in resumed.stdout
 
 
+def test_resume_tolerates_a_last_line_cut_by_a_crash_but_not_a_bad_middle_one(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    keys = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0"), (IDS[1], f"{NEW_KEY}-1")])
+    ok_line = json.dumps({"integration_id": IDS[0], "state": "ok", "time": "t"})
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text(ok_line + '\n{"integration_id": "' + IDS[1][:10])  # killed mid-write
+    args = ["integrations", "update-many", keys, "--base-url", server.base_url]
+    resumed = run(*args, "--resume", str(cut))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "1 already ok" in resumed.stdout
+    assert [r.path.rsplit("/", 1)[1] for r in server.fake.requests] == [IDS[1]]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n" + ok_line + "\n")
+    refused = run(*args, "--resume", str(bad))
+    assert refused.returncode == EXIT_USAGE
+    assert "bad.jsonl: line 1: not a journal entry" in one_line_error(refused)
+
+
 def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
     tmp_path: Path,
 ) -> None:

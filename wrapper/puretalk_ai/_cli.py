@@ -305,14 +305,15 @@ class Journal:
 def read_journal(path: str) -> dict[str, str]:
     """id -> its last journaled state ("sending" means: in flight when that run stopped)."""
     states: dict[str, str] = {}
-    for number, line in enumerate(read_input(path).splitlines(), start=1):
+    lines = read_input(path).splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
             states[str(uuid.UUID(entry["integration_id"]))] = str(entry["state"])
         except (ValueError, KeyError, TypeError):
-            if number == len(read_input(path).splitlines()):
+            if number == len(lines):
                 continue  # a last line cut short by a crash
             raise CliError(f"{path}: line {number}: not a journal entry") from None
     return states

@@ -140,9 +140,6 @@ class Secrets:
         return self.redact(body.decode("utf-8", errors="replace"))
 
 
-NO_SECRETS = Secrets(())
-
-
 def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when the parsed JSON nests at most `limit` levels (checked without recursion)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -170,10 +167,6 @@ def loads_bounded(body: bytes | str) -> tuple[Any, bool]:
     if opened > MAX_JSON_DEPTH and not json_depth_ok(value):
         return None, False
     return value, True
-
-
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    return Secrets(secrets).redact(text)
 
 
 def redact_json(value: Any, secrets: Iterable[str]) -> Any:

@@ -262,7 +262,9 @@ class _Sender:
         self._lock = threading.Lock()
         self._closed = False
         self._transport: Any = None if http_client is not None else self._new_transport()
-        # Closing the pool when the last client goes away, as httpx.Client does not.
+        # A sync pool is closed when the last client using it goes away (httpx.Client does
+        # not); async pools close only with aclose(), in a running loop, so for them
+        # _close_quietly finds no close() and does nothing.
         if self._transport is not None:
             self._finalizer: Any = weakref.finalize(self, _close_quietly, self._transport)
 
