@@ -178,3 +178,13 @@ def test_async_users_client_is_left_open(httpx_mock: HTTPXMock) -> None:
     user_client = asyncio.run(run())
     assert not user_client.is_closed
     asyncio.run(user_client.aclose())
+
+
+def test_with_options_keeps_the_http_backend_and_rebuilds_the_pool_only_when_needed() -> None:
+    client = AsyncPuretalk(api_key=CALLER_KEY, base_url=BASE_URL, http_backend="aiohttp")
+    same_pool = client.with_options(max_retries=0)
+    new_origin = client.with_options(base_url="https://other.puretalk.test/api")
+    assert same_pool._sender is client._sender
+    assert new_origin._sender is not client._sender  # its own proxy choice and pool
+    assert (same_pool.http_backend, new_origin.http_backend) == ("aiohttp", "aiohttp")
+    assert new_origin._owns_http and not same_pool._owns_http

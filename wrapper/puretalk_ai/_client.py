@@ -58,6 +58,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     _sender_type: type[_SenderT]
     _config: ClientConfig
     _sender: _SenderT
+    _requested_backend: HttpBackend = "httpx"  # only AsyncPuretalk offers another
     _owns_http: bool
 
     def __init__(
@@ -91,12 +92,13 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         self._owns_http = http_client is None
         # Timeouts and redirects are set per request, so a user's client keeps its
         # transport and proxies but not its policies.
-        self._sender = self._make_sender(http_client)
+        self._sender = self._make_sender(http_client, self._requested_backend)
         self._init_resources()
 
-    def _make_sender(self, http_client: _HttpT | None) -> _SenderT:
+    def _make_sender(self, http_client: _HttpT | None, backend: HttpBackend) -> _SenderT:
+        """The sender for this configuration (its base URL and body cap)."""
         return self._sender_type(
-            self._config.base_url, http_client, self._config.max_response_bytes
+            self._config.base_url, http_client, self._config.max_response_bytes, backend
         )
 
     @property
@@ -172,12 +174,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             copy._sender = self._sender
             copy._owns_http = False
         else:  # the own transport's proxy and the body cap depend on these
-            copy._sender = self._sender_type(
-                copy._config.base_url,
-                self._sender._user_client,
-                copy._config.max_response_bytes,
-                self._sender.backend,
-            )
+            copy._sender = copy._make_sender(self._sender._user_client, self._sender.backend)
             copy._owns_http = copy._sender.owns_http
         copy._init_resources()
         return copy
@@ -318,7 +315,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
             raise ValueError('http_backend must be "httpx" or "aiohttp"')
         if http_backend != "httpx" and http_client is not None:
             raise ValueError("pass http_backend or http_client, not both")
-        self._backend: HttpBackend = http_backend
+        self._requested_backend = http_backend
         super().__init__(
             api_key,
             base_url=base_url,
@@ -329,11 +326,6 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
             http_client=http_client,
-        )
-
-    def _make_sender(self, http_client: httpx.AsyncClient | None) -> AsyncSender:
-        return AsyncSender(
-            self._config.base_url, http_client, self._config.max_response_bytes, self._backend
         )
 
     @property
