@@ -187,4 +187,5 @@ def test_with_options_keeps_the_http_backend_and_rebuilds_the_pool_only_when_nee
     assert same_pool._sender is client._sender
     assert new_origin._sender is not client._sender  # its own proxy choice and pool
     assert (same_pool.http_backend, new_origin.http_backend) == ("aiohttp", "aiohttp")
-    assert new_origin._owns_http and not same_pool._owns_http
+    assert new_origin._owns_http
+    assert not same_pool._owns_http
