@@ -29,7 +29,7 @@ import attrs
 
 from . import _exceptions as errors
 from ._bulk import UpdateResult
-from ._client import AsyncPuretalk, Puretalk
+from ._client import AsyncPuretalk, ClientOptions, Puretalk
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._redaction import redact_json
 from ._transport import HttpBackend, aiohttp_available
@@ -257,12 +257,17 @@ def _row(number: int, integration_id: Any, api_key: Any, problems: list[str]) ->
 # --- commands -------------------------------------------------------------------------------
 
 
+def _client_options(args: argparse.Namespace) -> ClientOptions:
+    """The connection options shared by every command's client."""
+    return {
+        "base_url": args.base_url,
+        "timeout": args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
+        "max_retries": args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
+    }
+
+
 def _client(args: argparse.Namespace) -> Puretalk:
-    return Puretalk(
-        base_url=args.base_url,
-        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-        max_retries=args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
-    )
+    return Puretalk(**_client_options(args))
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO) -> int:
@@ -356,12 +361,8 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
     backend: HttpBackend = args.http or ("aiohttp" if aiohttp_available() else "httpx")
-    bulk_client = AsyncPuretalk(  # checks the key, base URL and options, sending nothing
-        base_url=args.base_url,
-        timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-        max_retries=args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
-        http_backend=backend,
-    )
+    # Building the client checks the key, base URL and options, sending nothing.
+    bulk_client = AsyncPuretalk(**_client_options(args), http_backend=backend)
     if args.dry_run:
         print(f"{args.file}: {len(rows)} updates are valid; nothing was sent (--dry-run)", file=out)
         return EXIT_OK
