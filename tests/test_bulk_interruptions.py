@@ -165,6 +165,24 @@ def test_an_ask_beyond_the_cap_stops_the_batch_with_not_sent(kind: str) -> None:
     assert len(fake.requests) == 1
 
 
+def test_a_request_the_rate_limit_turns_away_keeps_the_queued_fault() -> None:
+    fake = fake_with(IDS[:3], rate_limit=1.0)  # a bucket of one request
+    fake.fail_next(1, status=500)
+    client = fake.client(max_retries=0)
+    with pytest.raises(puretalk_ai.InternalServerError):
+        client.integrations.update(IDS[0], api_key="new-key-000001")
+    with pytest.raises(RateLimitError):
+        client.integrations.update(IDS[1], api_key="new-key-000002")
+    fake.fail_next(1, status=503)
+    with pytest.raises(RateLimitError):
+        client.integrations.update(IDS[2], api_key="new-key-000003")
+    assert [r.status for r in fake.requests] == [500, 429, 429]
+    time.sleep(1.05)  # a token again: the 503 queued earlier is still there
+    with pytest.raises(puretalk_ai.InternalServerError):
+        client.integrations.update(IDS[2], api_key="new-key-000003")
+    assert fake.requests[-1].status == 503
+
+
 def run(kind: str, fake: FakePuretalk, updates: Any, **kwargs: Any) -> list[UpdateResult]:
     if kind == "sync":
         http = httpx.Client(transport=fake.transport())

@@ -305,8 +305,10 @@ class FakePuretalk:
     def handle(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Answer:
         """Answer one request (headers with lower-case names) and record it."""
         with self._lock:
-            fault = self.fault_for(method, raw_path)
-            answer = self._rate_limited() or self._answer(fault, method, raw_path, headers, body)
+            # A request the rate limit turns away never reaches the queued faults.
+            answer = self._rate_limited() or self._answer(
+                self.fault_for(method, raw_path), method, raw_path, headers, body
+            )
             if self.latency:
                 answer = attrs.evolve(answer, delay=answer.delay + self.latency)
             self.requests.append(
