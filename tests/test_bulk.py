@@ -98,8 +98,13 @@ def test_mapping_updates_every_id_in_input_order(kind: str) -> None:
 
 
 def test_concurrency_is_bounded(kind: str) -> None:
-    fake = seeded()
-    run_many(kind, fake, [(i, "k") for i in IDS], concurrency=3)
+    # Enough updates for the pacer's start-up ramp (10/s, doubling every 0.1 s) to pass
+    # what 3 requests in flight can carry; concurrency is then what bounds the batch.
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(80)]
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for integration_id in ids:
+        fake.add_integration(integration_id=integration_id, api_key="old")
+    run_many(kind, fake, [(i, "k") for i in ids], concurrency=3)
     assert run_many.peak == 3  # type: ignore[attr-defined]
     run_many(kind, fake, [(i, "k") for i in IDS], concurrency=1)
     assert run_many.peak == 1  # type: ignore[attr-defined]

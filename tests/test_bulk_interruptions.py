@@ -15,7 +15,6 @@ import pytest
 
 import puretalk_ai
 from puretalk_ai import RateLimitError, UpdateResult
-from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
 from puretalk_ai.testing import FakePuretalk
 from tests import audit
 from tests.secrets import CALLER_KEY
@@ -195,56 +194,3 @@ def run(kind: str, fake: FakePuretalk, updates: Any, **kwargs: Any) -> list[Upda
             return await client.integrations.update_many(updates, **kwargs)
 
     return asyncio.run(go())
-
-
-# --- the I/O-free runner ------------------------------------------------------------------------
-
-
-def _runner(n: int, concurrency: int) -> BulkRunner:
-    items = [BulkItem(i, IDS[i], BulkKey(f"new-key-{i:06d}")) for i in range(n)]
-    return BulkRunner(items, concurrency, max_retries=2)
-
-
-def _rate_limited() -> RateLimitError:
-    response = httpx.Response(429, request=httpx.Request("PATCH", "https://x.test/"))
-    return RateLimitError("slow down", response=response, body=None, retry_after=0.5)
-
-
-def test_runner_slow_starts_halves_once_per_429_event_and_shares_the_pause() -> None:
-    runner = _runner(40, concurrency=8)
-    integration = puretalk_ai.Integration()
-    started = [runner.next(0.0), runner.next(0.0)]
-    assert runner.next(0.0) == pytest.approx(0.05)  # slow start: two slots at first
-    for item in started:
-        assert isinstance(item, BulkItem)
-        runner.finish(item, integration, 0.1)
-    assert runner.limit == 4  # one more slot per success until the first 429
-    flight = [runner.next(0.2) for _ in range(4)]
-    for item in flight[:2]:
-        assert isinstance(item, BulkItem)
-        runner.finish(item, integration, 0.3)
-    assert runner.limit == 6
-    first, second = flight[2], flight[3]
-    assert isinstance(first, BulkItem)
-    assert isinstance(second, BulkItem)
-    assert runner.finish(first, _rate_limited(), 1.0) is None  # retried, not a result
-    assert runner.limit == 3
-    assert runner.finish(second, _rate_limited(), 1.01) is None
-    assert runner.limit == 3  # sent before the decrease: the same event, no second halving
-    assert runner.next(1.2) == pytest.approx(0.31)  # the latest ask holds every worker
-    successes = 0
-    while runner.limit == 3:
-        step = runner.next(2.0)
-        finishing = [step] if isinstance(step, BulkItem) else list(runner.in_flight.values())
-        for item in finishing:
-            runner.finish(item, integration, 2.0)
-            successes += 1
-    assert successes == 8 * 3  # one more slot per eight windows of successes
-    assert runner.limit == 4
-    for _ in range(3):
-        assert isinstance(runner.next(2.0), BulkItem)
-    runner.stop("interrupted")
-    assert runner.next(3.0) is None
-    states = Counter(r.state for r in runner.results())
-    done = 4 + successes
-    assert states == {"ok": done, "unknown": 3, "not_sent": 40 - done - 3}

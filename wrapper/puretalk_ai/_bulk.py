@@ -2,9 +2,10 @@
 
 Every id is always in one known state: ``ok``, ``failed``, ``unknown`` (sent, outcome not
 seen: interrupted or cancelled while in flight) or ``not_sent``. The runner decides what
-starts next, shares one pause among all workers when the server asks for one, adapts the
-concurrency (additive increase, multiplicative decrease on 429) and retries retryable
-failures itself, so a batch slows down as a whole instead of each worker on its own.
+starts next, shares one pause among all workers when the server asks for one, paces the
+requests at the rate the server allows (``_pacing``), stops a batch that is doomed (the
+caller key refused, the server unreachable) and retries retryable failures itself, so a
+batch slows down as a whole instead of each worker on its own.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from puretalk_ai_openapi.models import Integration
 
 from ._config import check_int
 from ._exceptions import APIConnectionError, APIStatusError
+from ._pacing import Pacer, policy_rate
 from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 
 __all__ = [
@@ -103,13 +105,14 @@ class BulkKey:
 
 
 class BulkItem:
-    __slots__ = ("attempts", "index", "integration_id", "key", "not_before", "sent_at")
+    __slots__ = ("attempts", "failures", "index", "integration_id", "key", "not_before", "sent_at")
 
     def __init__(self, index: int, integration_id: str, key: BulkKey) -> None:
         self.index = index
         self.integration_id = integration_id
         self.key = key
-        self.attempts = 0
+        self.attempts = 0  # times sent
+        self.failures = 0  # retryable failures that count against max_retries (not 429s)
         self.not_before = 0.0
         self.sent_at = 0.0
 
@@ -125,10 +128,11 @@ def _canonical(integration_id: str) -> str:
 
 
 def plan_updates(
-    updates: Updates, concurrency: int, max_retries: int
+    updates: Updates, concurrency: int, max_retries: int, target: str = "the server"
 ) -> BulkRunner | TypeError | ValueError:
     """The runner for these updates, or the error that refuses them (returned, not raised,
-    so that the caller can drop its reference to the keys before raising)."""
+    so that the caller can drop its reference to the keys before raising). ``target``
+    names the server in messages (the base URL; never a key)."""
     try:
         check_int("concurrency", concurrency, 1)
         check_int("max_retries", max_retries, 0)
@@ -157,31 +161,51 @@ def plan_updates(
                 )
             seen[canonical] = position
         items.append(BulkItem(position, integration_id, BulkKey(api_key)))
-    return BulkRunner(items, concurrency, max_retries)
+    return BulkRunner(items, concurrency, max_retries, target=target)
+
+
+# A batch is doomed, and stops, when its first answers are all refusals of the caller key
+# or when this many connection failures in a row come before any success.
+DOOMED_AFTER_CONNECTION_FAILURES = 10
 
 
 class BulkRunner:
     """What starts next, and what each outcome means for the batch. No I/O, no clock of
-    its own: every method takes ``now``. Not thread-safe: the sync driver holds a lock."""
+    its own: every method takes ``now``. Not thread-safe: the sync driver holds a lock.
 
-    def __init__(self, items: list[BulkItem], concurrency: int, max_retries: int) -> None:
+    ``concurrency`` caps the requests in flight; ``pacer`` sets how fast they leave (a
+    token bucket whose rate starts slow, doubles until the first 429 and then follows the
+    server's limit, see ``_pacing``). A 429 whose pause is within the cap is the batch's to wait
+    out: it never uses up an item's ``max_retries``.
+    """
+
+    def __init__(
+        self,
+        items: list[BulkItem],
+        concurrency: int,
+        max_retries: int,
+        *,
+        target: str = "the server",
+        pacer: Pacer | None = None,
+    ) -> None:
         self.items = items
         self.max_concurrency = concurrency
-        # Slow start, as TCP: one slot more per success (doubling every round trip) until
-        # the first 429, so a rate-limited server is not hit by a full burst at once.
-        self.limit = min(concurrency, 2)
-        self._slow_start = True
+        self.limit = concurrency  # the most in flight; the pacer sets the rate
         self.max_retries = max_retries
+        self.target = target
+        self.pacer = pacer if pacer is not None else Pacer()
         self.queue: collections.deque[BulkItem] = collections.deque(items)
         self.in_flight: dict[int, BulkItem] = {}
         self.done: dict[int, UpdateResult] = {}
         self.paused_until = 0.0
         self.stop_reason: str | None = None
+        self.stopped_by: BaseException | None = None  # the error that doomed the batch
         self.callback_error: BaseException | None = None
         self.sent = 0
         self.rate_limited = 0
-        self._successes = 0
-        self._decreased_at = float("-inf")
+        self.succeeded = 0
+        self.failed = 0
+        self._connection_failures = 0  # in a row
 
     # --- scheduling ------------------------------------------------------------------------
 
@@ -194,6 +218,9 @@ class BulkRunner:
             return self.paused_until - now
         if len(self.in_flight) >= self.limit:
             return SLOT_WAIT
+        paced = self.pacer.wait(now)
+        if paced > 0:
+            return paced
         # Retries wait at the front until their own time; fresh items pass them meanwhile,
         # so one item's backoff never stalls the batch (a server's ask does, above).
         for position, item in enumerate(self.queue):
@@ -202,6 +229,7 @@ class BulkRunner:
                 break
         else:
             return min(min(i.not_before for i in self.queue) - now, SLOT_WAIT)
+        self.pacer.take(now)
         item.attempts += 1
         item.sent_at = now
         self.in_flight[item.index] = item
@@ -219,6 +247,17 @@ class BulkRunner:
             self.callback_error = error
         self.stop(f"a callback raised {type(error).__name__}")
 
+    def withdraw(self, item: BulkItem) -> None:
+        """The item was handed out but will not be sent (its on_start raised)."""
+        self.in_flight.pop(item.index, None)
+        item.attempts -= 1
+        self.sent -= 1
+        if item.attempts:  # sent before: its earlier attempt may have gone live
+            self._requeue(item, item.not_before)
+            return None
+        reason = self.stop_reason or "withdrawn before it was sent"
+        self._record(item, UpdateNotOk(item.integration_id, "not_sent", reason=reason))
+
     @property
     def workers(self) -> int:
         """How many workers the drivers start: no more than there are updates."""
@@ -233,48 +272,106 @@ class BulkRunner:
 
     # --- outcomes --------------------------------------------------------------------------
 
-    def finish(self, item: BulkItem, outcome: Any, now: float) -> UpdateResult | None:
-        """Record one attempt's outcome: the item's result, or None when it is retried."""
+    def finish(
+        self,
+        item: BulkItem,
+        outcome: Any,
+        now: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpdateResult | None:
+        """Record one attempt's outcome (an Integration, or the exception that stood for
+        it; ``headers`` of a success, for rate-limit policy headers): the item's result,
+        or None when it is retried."""
         self.in_flight.pop(item.index, None)
         if isinstance(outcome, Integration):
-            if self._slow_start:
-                self.limit = min(self.max_concurrency, self.limit + 1)
-                return self._record(item, UpdateOk(item.integration_id, outcome))
-            self._successes += 1
-            # Additive increase: one more slot per eight windows of successes. Probing gently
-            # keeps the share of 429s low once the batch runs near the server's limit.
-            if self._successes >= 8 * self.limit and self.limit < self.max_concurrency:
-                self.limit += 1
-                self._successes = 0
+            self._connection_failures = 0
+            self.succeeded += 1
+            self.pacer.announced(policy_rate(headers) if headers else None, now)
+            self.pacer.delivered(now)
             return self._record(item, UpdateOk(item.integration_id, outcome))
-        asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
         status = outcome.status_code if isinstance(outcome, APIStatusError) else None
+        asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
+        if isinstance(outcome, APIConnectionError):
+            self._connection_failures += 1
+        elif status is not None:
+            self._connection_failures = 0
         if status == 429:
-            self.rate_limited += 1
-            # Multiplicative decrease, once per congestion event: the other requests sent
-            # before the decrease met the same full bucket and say nothing new.
-            self._slow_start = False
-            if item.sent_at >= self._decreased_at:
-                self.limit = max(1, self.limit // 2)
-                self._decreased_at = now
-            self._successes = 0
+            return self._rate_limited(item, outcome, now, asked)
         if asked is not None and asked > MAX_RETRY_AFTER:
-            self.stop(
-                f"the server asked to wait {asked:.0f} s (more than {MAX_RETRY_AFTER:.0f} s); "
-                "resume later"
-            )
-            return self._record(item, UpdateNotOk(item.integration_id, "failed", error=outcome))
+            return self._ask_too_long(item, outcome, asked)
+        if self.succeeded == 0 and self._doomed(outcome, status):
+            return self._fail(item, outcome)
         if asked is not None and asked > 0:
             self.paused_until = max(self.paused_until, now + asked)  # every worker waits
         retryable = isinstance(outcome, APIConnectionError) or (
             status is not None and is_retryable_status(status)
         )
-        if retryable and item.attempts <= self.max_retries and self.stop_reason is None:
-            delay = asked if asked is not None else retry_delay(item.attempts - 1, None)
-            item.not_before = now + max(delay, 0.0)
-            self.queue.appendleft(item)
+        if retryable and item.failures < self.max_retries and self.stop_reason is None:
+            item.failures += 1
+            delay = asked if asked is not None else retry_delay(item.failures - 1, None)
+            self._requeue(item, now + max(delay, 0.0))
             return None
-        return self._record(item, UpdateNotOk(item.integration_id, "failed", error=outcome))
+        return self._fail(item, outcome)
+
+    def _rate_limited(
+        self, item: BulkItem, error: Any, now: float, asked: float | None
+    ) -> UpdateResult | None:
+        self.rate_limited += 1
+        if asked is not None and asked > MAX_RETRY_AFTER:
+            return self._ask_too_long(item, error, asked)
+        response = getattr(error, "response", None)
+        policy = policy_rate(response.headers) if response is not None else None
+        self.pacer.throttled(now, item.sent_at, asked)
+        self.pacer.announced(policy, now)
+        if self.stop_reason is not None:
+            return self._fail(item, error)
+        if asked is None:
+            # A 429 that names no pause is an ordinary retryable failure: a server that
+            # answers nothing else would otherwise hold the batch forever.
+            if item.failures >= self.max_retries:
+                return self._fail(item, error)
+            item.failures += 1
+            self._requeue(item, now + retry_delay(item.failures - 1, None))
+            return None
+        # The server's ask is the batch's to wait out; it never fails the item.
+        self.paused_until = max(self.paused_until, now + max(asked, 0.0))
+        self._requeue(item, now + max(asked, 0.0))
+        return None
+
+    def _ask_too_long(self, item: BulkItem, error: Any, asked: float) -> UpdateResult:
+        self.stop(
+            f"the server asked to wait {asked:.0f} s (more than {MAX_RETRY_AFTER:.0f} s); "
+            "resume later"
+        )
+        return self._fail(item, error)
+
+    def _doomed(self, error: Any, status: int | None) -> bool:
+        """Before any success: the caller key refused, or the server unreachable again and
+        again. Stop the batch rather than send every update into the same wall."""
+        if status in (401, 403):
+            what = "refused the caller key" if status == 401 else "refused the caller key access"
+            self.stop(
+                f"{self.target} {what} (status {status}) before any update succeeded: check "
+                "the caller key (PURETALK_API_KEY, or api_key=); nothing more was sent"
+            )
+        elif self._connection_failures >= DOOMED_AFTER_CONNECTION_FAILURES:
+            self.stop(
+                f"{self.target} could not be reached: {self._connection_failures} connection "
+                "failures in a row and no success; nothing more was sent"
+            )
+        else:
+            return False
+        if self.stopped_by is None:
+            self.stopped_by = error
+        return True
+
+    def _requeue(self, item: BulkItem, not_before: float) -> None:
+        item.not_before = not_before
+        self.queue.appendleft(item)
+
+    def _fail(self, item: BulkItem, error: Any) -> UpdateResult:
+        self.failed += 1
+        return self._record(item, UpdateNotOk(item.integration_id, "failed", error=error))
 
     def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
         self.done[item.index] = result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -72,18 +73,24 @@ class Integrations:
 
         `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
         UpdateResult per id, in input order. A failed update never stops the others; the
-        batch pauses as a whole when the server asks, and adapts its concurrency on 429.
-        `on_start(id)` is called as each update is sent and `on_result(result)` as each
-        finishes (from worker threads). Any exception that escapes (Ctrl-C, or one raised
-        by a callback) carries every id's state in ``.update_results``.
+        batch paces itself at the rate the server allows (learnt from its 429s), pauses as
+        a whole when the server asks, and waits out every 429 whose pause is within 60 s
+        without using up `max_retries`. It stops early when the caller key is refused
+        before any success, or the server cannot be reached 10 times in a row.
+        `on_start(id)` is called just before each update is sent (if it raises, that update
+        is not sent and the batch stops) and `on_result(result)` as each finishes (from
+        worker threads). Any exception that escapes (Ctrl-C, or one raised by a callback)
+        carries every id's state in ``.update_results``.
         """
-        planned = plan_updates(updates, concurrency, _retries(self._client, max_retries))
+        planned = plan_updates(
+            updates, concurrency, _retries(self._client, max_retries), self._client.base_url
+        )
         del updates  # the keys live on only inside masked BulkKey objects
         if isinstance(planned, Exception):
             raise planned
 
-        def call(item: BulkItem) -> Integration:
-            return self.update(
+        def call(item: BulkItem) -> RawResponse[Integration]:
+            return self.with_raw_response.update(
                 item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
             )
 
@@ -96,7 +103,7 @@ def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
 
 def _drive_sync(
     runner: BulkRunner,
-    call: Callable[[BulkItem], Integration],
+    call: Callable[[BulkItem], RawResponse[Integration]],
     on_start: StartCallback | None,
     on_result: ResultCallback | None,
 ) -> list[UpdateResult]:
@@ -106,13 +113,15 @@ def _drive_sync(
 
     lock = threading.Condition()
 
-    def callback(function: Callable[[Any], Any], argument: Any) -> None:
+    def callback(function: Callable[[Any], Any], argument: Any) -> bool:
         try:
             function(argument)
         except Exception as exc:
             with lock:
                 runner.callback_raised(exc)
                 lock.notify_all()
+            return False
+        return True
 
     def worker() -> None:
         while True:
@@ -123,14 +132,19 @@ def _drive_sync(
                     step = runner.next(time.monotonic())
             if step is None:
                 return
-            if on_start is not None:
-                callback(on_start, step.integration_id)
+            if on_start is not None and not callback(on_start, step.integration_id):
+                with lock:  # its on_start raised (a journal that cannot write): not sent
+                    runner.withdraw(step)
+                continue
+            headers = None
             try:
-                outcome: Any = call(step)
+                raw = call(step)
+                outcome: Any = raw.parse()
+                headers = raw.headers
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             with lock:
-                result = runner.finish(step, outcome, time.monotonic())
+                result = runner.finish(step, outcome, time.monotonic(), headers)
                 lock.notify_all()
             if result is not None and on_result is not None:
                 callback(on_result, result)
@@ -228,16 +242,20 @@ class AsyncIntegrations:
     ) -> list[UpdateResult]:
         """Update many integrations, at most `concurrency` in flight at once.
 
-        As the sync ``update_many``; a cancellation (``CancelledError``) stops it at once:
-        what was in flight is ``unknown``, and the error carries ``.update_results``.
+        As the sync ``update_many``; `on_start` may also return an awaitable, awaited before
+        the update is sent (a journal's group commit). A cancellation (``CancelledError``)
+        stops it at once: what was in flight is ``unknown``, and the error carries
+        ``.update_results``.
         """
-        planned = plan_updates(updates, concurrency, _retries(self._client, max_retries))
+        planned = plan_updates(
+            updates, concurrency, _retries(self._client, max_retries), self._client.base_url
+        )
         del updates
         if isinstance(planned, Exception):
             raise planned
 
-        async def call(item: BulkItem) -> Integration:
-            return await self.update(
+        async def call(item: BulkItem) -> RawResponse[Integration]:
+            return await self.with_raw_response.update(
                 item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
             )
 
@@ -246,7 +264,7 @@ class AsyncIntegrations:
 
 async def _drive_async(
     runner: BulkRunner,
-    call: Callable[[BulkItem], Awaitable[Integration]],
+    call: Callable[[BulkItem], Awaitable[RawResponse[Integration]]],
     on_start: StartCallback | None,
     on_result: ResultCallback | None,
 ) -> list[UpdateResult]:
@@ -261,6 +279,19 @@ async def _drive_async(
             runner.callback_raised(exc)
             wake.set()
 
+    async def started(integration_id: str) -> bool:
+        """on_start, awaited when it returns an awaitable (a journal's group commit)."""
+        assert on_start is not None
+        try:
+            pending = on_start(integration_id)
+            if inspect.isawaitable(pending):
+                await pending
+        except Exception as exc:
+            runner.callback_raised(exc)
+            wake.set()
+            return False
+        return True
+
     async def worker() -> None:
         while True:
             step = runner.next(time.monotonic())
@@ -271,13 +302,17 @@ async def _drive_async(
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), step)
                 continue
-            if on_start is not None:
-                callback(on_start, step.integration_id)
+            if on_start is not None and not await started(step.integration_id):
+                runner.withdraw(step)  # its on_start raised: this update is not sent
+                continue
+            headers = None
             try:
-                outcome: Any = await call(step)
+                raw = await call(step)
+                outcome: Any = raw.parse()
+                headers = raw.headers
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
-            result = runner.finish(step, outcome, time.monotonic())
+            result = runner.finish(step, outcome, time.monotonic(), headers)
             wake.set()
             if result is not None and on_result is not None:
                 callback(on_result, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import threading
 import time
 import uuid
@@ -14,6 +15,7 @@ from urllib.parse import unquote
 import attrs
 
 from .._redaction import REDACTED, redact_json
+from ._limits import LimiterKind, make_limiter
 
 if TYPE_CHECKING:
     from .._client import AsyncPuretalk, ClientOptions, Puretalk
@@ -185,22 +187,30 @@ class FakePuretalk:
         integrations: Iterable[FakeIntegration | Mapping[str, Any]] = (),
         base_path: str = "/api",
         rate_limit: float | None = None,
+        rate_limiter: LimiterKind = "token-bucket",
+        rate_window: float = 1.0,
         latency: float = 0.0,
     ) -> None:
-        """`rate_limit`: requests per second (a token bucket holding a tenth of a second's
-        worth, at least one); past it, 429 with ``Retry-After`` and ``retry-after-ms``.
-        `latency`: seconds every answer waits before it is sent."""
+        """`rate_limit`: requests per second; past it, 429 with ``Retry-After`` and
+        ``retry-after-ms``. `rate_limiter`: ``"token-bucket"`` (a bucket holding a tenth of
+        a second's worth, at least one) or ``"fixed-window"`` (``rate_limit * rate_window``
+        requests per window of `rate_window` seconds). `latency`: seconds every answer
+        waits before it is sent."""
         if rate_limit is not None and not rate_limit > 0:
             raise ValueError("rate_limit must be > 0 requests per second")
+        if not rate_window > 0:
+            raise ValueError("rate_window must be > 0 seconds")
         if not latency >= 0:
             raise ValueError("latency must be >= 0 seconds")
         self._api_key = api_key
         self.base_path: str = base_path.rstrip("/")
         self.rate_limit = rate_limit
         self.latency = latency
-        self._bucket_size = max(1.0, (rate_limit or 0) / 10)
-        self._tokens = self._bucket_size
-        self._refilled = time.monotonic()
+        self._limiter = (
+            None
+            if rate_limit is None
+            else make_limiter(rate_limit, rate_limiter, rate_window, time.monotonic())
+        )
         self.integrations: dict[str, FakeIntegration] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
@@ -323,24 +333,18 @@ class FakePuretalk:
         return answer
 
     def _rate_limited(self) -> Answer | None:
-        """429 when the token bucket is empty (called with the lock held)."""
-        if self.rate_limit is None:
+        """429 when the limiter turns the request away (called with the lock held)."""
+        if self._limiter is None:
             return None
-        now = time.monotonic()
-        self._tokens = min(
-            self._bucket_size, self._tokens + (now - self._refilled) * self.rate_limit
-        )
-        self._refilled = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        wait = self._limiter.admit(time.monotonic())
+        if wait is None:
             return None
-        wait = (1 - self._tokens) / self.rate_limit
         return _json_answer(
             429,
             {"err": True, "msg": "Too many requests"},
             headers={
                 "retry-after": str(max(1, round(wait + 0.5))),
-                "retry-after-ms": f"{wait * 1000:.0f}",
+                "retry-after-ms": str(math.ceil(wait * 1000)),
             },
         )
 

@@ -1,0 +1,352 @@
+"""Pacing and early stops of bulk rotation: the I/O-free runner and pacer on an injected
+clock, the whole grid of the benchmark simulated on virtual time, and the wiring checked
+against the fake."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+import puretalk_ai
+from puretalk_ai import APIConnectionError, AuthenticationError, UpdateResult
+from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
+from puretalk_ai._pacing import BETA, CUBIC_K, DOUBLING, START_RATE, Pacer, policy_rate
+from puretalk_ai.testing import FakePuretalk
+from puretalk_ai.testing._limits import FixedWindow, TokenBucket
+from tests import bulk_sim
+from tests.secrets import CALLER_KEY
+
+IDS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
+OK = puretalk_ai.Integration()
+
+
+def _runner(n: int, concurrency: int = 8, max_retries: int = 2) -> BulkRunner:
+    items = [BulkItem(i, IDS[i], BulkKey(f"new-key-{i:06d}")) for i in range(n)]
+    return BulkRunner(items, concurrency, max_retries, target="http://127.0.0.1:9/api")
+
+
+def _status(status: int, retry_after: float | None = None, **headers: str) -> Any:
+    request = httpx.Request("PATCH", "https://x.test/")
+    response = httpx.Response(status, request=request, headers=headers)
+    cls = puretalk_ai._exceptions.status_error_class(status)
+    return cls("no", response=response, body=None, retry_after=retry_after)
+
+
+# --- the pacer ------------------------------------------------------------------------------
+
+
+def test_the_start_up_rate_doubles_every_doubling_time_until_the_first_429() -> None:
+    pacer = Pacer()
+    pacer.take(0.0)
+    assert pacer.wait(0.0) == pytest.approx(1 / START_RATE)
+    now = 0.0
+    sent = []
+    while now < 0.5:  # deliveries keep pace: the ramp is not capped by them
+        if pacer.wait(now) <= 1e-9:
+            pacer.take(now)
+            pacer.delivered(now)
+            sent.append(now)
+        now += 0.001
+    first = sum(1 for t in sent if t < 0.25)
+    assert sum(1 for t in sent if 0.25 <= t < 0.5) > 3 * first  # it grew, fast
+
+
+def _drive(pacer: Pacer, server: Any, start: float, seconds: float) -> float:
+    """Send whenever the pacer lets, to `server` (a limiter; None: no limit), no latency."""
+    now = start
+    while now < start + seconds:
+        if pacer.wait(now) <= 1e-9:
+            pacer.take(now)
+            wait = None if server is None else server.admit(now)
+            if wait is None:
+                pacer.delivered(now)
+            else:
+                pacer.throttled(now, now, wait)
+        now += 0.0005
+    return now
+
+
+def test_a_429_decreases_once_per_event_and_cubic_climbs_back() -> None:
+    pacer = Pacer()
+    now = _drive(pacer, TokenBucket(100.0, 0.0), 0.0, 4.0)
+    assert pacer.decreases >= 1
+    assert pacer.rate is not None
+    assert 80 <= pacer.rate <= 115
+    rate = pacer.rate
+    assert not pacer.throttled(now, pacer.decreased_at - 0.01, 0.01)  # the same event
+    assert pacer.rate == rate
+    assert pacer.throttled(now, now, 0.01)  # a new one
+    decreased, estimate = pacer.rate, pacer.rate / BETA
+    # No 429 for CUBIC_K seconds: back at the estimate; later, probing above it.
+    now = _drive(pacer, None, now, CUBIC_K)
+    assert pacer.rate == pytest.approx(estimate, rel=0.05)
+    assert decreased < pacer.rate
+    _drive(pacer, None, now, 3.0)
+    assert pacer.rate > 1.1 * estimate
+
+
+def test_policy_headers_cap_the_rate() -> None:
+    assert policy_rate({"ratelimit-policy": "100;w=60"}) == pytest.approx(100 / 60)
+    assert policy_rate({"x-ratelimit-limit": "50", "x-ratelimit-window": "10"}) == 5.0
+    assert policy_rate({"x-ratelimit-limit": "50"}) is None  # no window: not guessed
+    assert policy_rate({"ratelimit-policy": "nonsense"}) is None
+    runner = _runner(50)
+    item = runner.next(0.0)
+    assert isinstance(item, BulkItem)
+    runner.finish(item, OK, 0.01, {"ratelimit-policy": "2;w=1"})
+    assert runner.pacer.rate == 2.0
+    wait = runner.next(0.02)
+    assert isinstance(wait, float)
+    assert 0.4 < wait <= 0.5
+
+
+# --- the runner -------------------------------------------------------------------------------
+
+
+def test_429s_within_the_cap_never_fail_an_item_even_with_no_retries() -> None:
+    runner = _runner(3, max_retries=0)
+    now = 0.0
+    while runner.rate_limited < 30 and now < 1000:  # the server keeps asking for pauses
+        step = runner.next(now)
+        if isinstance(step, BulkItem):
+            runner.finish(step, _status(429, retry_after=0.2), now + 0.01)
+        now += 0.05
+    assert runner.done == {}
+    assert runner.rate_limited == 30
+    while not runner.finished():
+        step = runner.next(now)
+        if isinstance(step, BulkItem):
+            runner.finish(step, OK, now + 0.01)
+        now += 0.1
+    assert [r.state for r in runner.results()] == ["ok", "ok", "ok"]
+
+
+def test_a_429_without_a_pause_counts_against_max_retries() -> None:
+    runner = _runner(1, max_retries=1)
+    step = runner.next(0.0)
+    assert isinstance(step, BulkItem)
+    assert runner.finish(step, _status(429), 0.1) is None
+    step = runner.next(5.0)
+    assert isinstance(step, BulkItem)
+    result = runner.finish(step, _status(429), 5.1)
+    assert result is not None
+    assert result.state == "failed"
+
+
+def test_an_ask_beyond_the_cap_still_stops_the_batch() -> None:
+    runner = _runner(5)
+    step = runner.next(0.0)
+    assert isinstance(step, BulkItem)
+    result = runner.finish(step, _status(429, retry_after=3600), 0.1)
+    assert result is not None
+    assert result.state == "failed"
+    assert runner.next(0.2) is None
+    assert Counter(r.state for r in runner.results()) == {"failed": 1, "not_sent": 4}
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_caller_key_before_any_success_stops_the_batch(status: int) -> None:
+    runner = _runner(100)
+    step = runner.next(0.0)
+    assert isinstance(step, BulkItem)
+    runner.finish(step, _status(status), 0.1)
+    assert runner.next(0.2) is None
+    results = runner.results()
+    assert Counter(r.state for r in results) == {"failed": 1, "not_sent": 99}
+    assert "caller key" in (results[1].reason or "")
+    assert isinstance(runner.stopped_by, puretalk_ai.APIStatusError)
+
+
+def test_a_401_after_a_success_is_one_items_failure() -> None:
+    runner = _runner(3)
+    first = runner.next(0.0)
+    assert isinstance(first, BulkItem)
+    runner.finish(first, OK, 0.05)
+    second = runner.next(0.2)
+    assert isinstance(second, BulkItem)
+    runner.finish(second, _status(401), 0.25)
+    assert runner.stop_reason is None
+    assert isinstance(runner.next(0.5), BulkItem)
+
+
+def test_ten_connection_failures_in_a_row_and_no_success_stop_the_batch() -> None:
+    runner = _runner(100)
+    now = 0.0
+    while runner.stop_reason is None:
+        step = runner.next(now)
+        if isinstance(step, BulkItem):
+            runner.finish(step, APIConnectionError("Connection error (ConnectError)."), now)
+        now += 0.05
+    assert "http://127.0.0.1:9/api could not be reached" in runner.stop_reason
+    assert "10 connection failures" in runner.stop_reason
+    states = Counter(r.state for r in runner.results())
+    assert states["not_sent"] >= 90
+    assert isinstance(runner.stopped_by, APIConnectionError)
+
+
+def test_a_withdrawn_item_is_not_sent() -> None:
+    runner = _runner(2)
+    step = runner.next(0.0)
+    assert isinstance(step, BulkItem)
+    runner.callback_raised(OSError("disk full"))
+    runner.withdraw(step)
+    assert runner.sent == 0
+    assert [r.state for r in runner.results()] == ["not_sent", "not_sent"]
+
+
+# --- the limiters and the simulated grid -----------------------------------------------------
+
+
+def test_the_fakes_limiters() -> None:
+    bucket = TokenBucket(10.0, 0.0)  # holds one request (a tenth of a second's worth)
+    assert bucket.admit(0.0) is None
+    assert bucket.admit(0.0) == pytest.approx(0.1)
+    assert bucket.admit(0.1) is None
+    window = FixedWindow(3.0, 1.0)
+    assert [window.admit(5.2) for _ in range(3)] == [None, None, None]
+    assert window.admit(5.5) == pytest.approx(0.5)  # until the window ends
+    assert window.admit(6.0) is None
+
+
+def test_the_simulated_grid_loses_nothing_and_stays_polite() -> None:
+    """Every cell of the benchmark's grid, on virtual time. Bounds as the README states."""
+    worst: dict[str, float] = {"throughput": 9.0, "share_fast": 0.0, "share_slow": 0.0}
+    for rate, latency, concurrency, limiter in bulk_sim.GRID:
+        rows = bulk_sim.rows_for(rate, latency, concurrency)
+        for start in (1000.3, 1000.95):  # early and late in the server's window
+            result = bulk_sim.simulate(
+                rate,
+                latency,
+                concurrency,
+                limiter,
+                rows,
+                start=start,
+            )
+            assert result.failed == 0
+            assert result.ok == rows
+            worst["throughput"] = min(worst["throughput"], result.throughput_vs_ceiling)
+            key = "share_slow" if latency >= 0.1 else "share_fast"
+            worst[key] = max(worst[key], result.share_429)
+    assert worst["throughput"] >= 0.75
+    assert worst["share_fast"] <= 0.05
+    assert worst["share_slow"] <= 0.20
+
+
+def test_without_pacing_the_same_grid_cell_is_rude() -> None:
+    """The simulation can fail: the old behaviour (no pacer) breaks the 429 bound."""
+
+    class Unpaced(Pacer):
+        def take(self, now: float) -> None:
+            self.rate = None
+
+        def throttled(self, now: float, sent_at: float, asked: float | None) -> bool:
+            return False
+
+    result = bulk_sim.simulate(100.0, 0.0, 8, "token-bucket", 400, pacer=Unpaced())
+    assert result.share_429 > 0.3
+
+
+# --- the wiring, against the fake -------------------------------------------------------------
+
+
+def _fake(n: int, **options: Any) -> FakePuretalk:
+    fake = FakePuretalk(api_key=CALLER_KEY, **options)
+    for integration_id in IDS[:n]:
+        fake.add_integration(integration_id=integration_id, api_key="old")
+    return fake
+
+
+def _run(kind: str, client: Any, updates: Any, **kwargs: Any) -> list[UpdateResult]:
+    if kind == "sync":
+        with client:
+            result: list[UpdateResult] = client.integrations.update_many(updates, **kwargs)
+            return result
+
+    async def go() -> list[UpdateResult]:
+        async with client:
+            result: list[UpdateResult] = await client.integrations.update_many(updates, **kwargs)
+            return result
+
+    return asyncio.run(go())
+
+
+def _client(kind: str, fake: FakePuretalk, **options: Any) -> Any:
+    return fake.client(**options) if kind == "sync" else fake.async_client(**options)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_tight_rate_limit_fails_nothing_with_no_retries_against_the_fake(kind: str) -> None:
+    fake = _fake(40, rate_limit=40.0, rate_limiter="fixed-window", rate_window=0.5)
+    updates = [(i, f"new-key-{n:06d}") for n, i in enumerate(IDS[:40])]
+    results = _run(kind, _client(kind, fake, max_retries=0), updates, concurrency=8)
+    assert [r.state for r in results] == ["ok"] * 40
+    assert all(fake.integrations[i].api_key == k for i, k in updates)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_wrong_caller_key_sends_one_request_not_all(kind: str) -> None:
+    fake = _fake(50)
+    client = _client(kind, fake, api_key="wrong-caller-key-0001")
+    results = _run(kind, client, [(i, "new-key-000001") for i in IDS[:50]], concurrency=1)
+    assert len(fake.requests) == 1
+    assert isinstance(results[0].error, AuthenticationError)
+    assert Counter(r.state for r in results) == {"failed": 1, "not_sent": 49}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_on_start_raising_stops_its_own_update(kind: str) -> None:
+    fake = _fake(5)
+    calls: list[str] = []
+
+    def on_start(integration_id: str) -> None:
+        calls.append(integration_id)
+        raise OSError("journal: no space left on device")
+
+    with pytest.raises(OSError, match="no space left") as raised:
+        _run(kind, _client(kind, fake), [(i, "new-key-000001") for i in IDS[:5]], on_start=on_start)
+    assert fake.requests == []
+    states = Counter(r.state for r in raised.value.update_results)  # type: ignore[attr-defined]
+    assert states == {"not_sent": 5}
+    assert calls
+
+
+def test_async_on_start_may_return_an_awaitable_awaited_before_the_send() -> None:
+    fake = _fake(6)
+    order: list[str] = []
+
+    async def commit(integration_id: str) -> None:
+        await asyncio.sleep(0.001)
+        order.append(f"durable {integration_id}")
+
+    def on_start(integration_id: str) -> Any:
+        return commit(integration_id)
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            order.append(f"sent {request.url.path.rsplit('/', 1)[1]}")
+            return await fake.async_transport().handle_async_request(request)
+
+    async def go() -> list[UpdateResult]:
+        client = puretalk_ai.AsyncPuretalk(
+            api_key=CALLER_KEY,
+            base_url="https://api.puretalk.test/api",
+            http_client=httpx.AsyncClient(transport=Recording()),
+        )
+        async with client:
+            return await client.integrations.update_many(
+                [(i, "new-key-000001") for i in IDS[:6]], on_start=on_start
+            )
+
+    results = asyncio.run(go())
+    assert all(r.ok for r in results)
+    for integration_id in IDS[:6]:
+        assert order.index(f"durable {integration_id}") < order.index(f"sent {integration_id}")
+
+
+def test_doubling_constant_is_what_the_docs_say() -> None:
+    assert (START_RATE, DOUBLING) == (10.0, 0.1)

@@ -1,0 +1,223 @@
+"""How fast a bulk rotation sends: a client-side token bucket whose rate is learnt from the
+server's 429s. No I/O and no clock of its own: every method takes ``now``.
+
+The algorithm is the one AWS SDKs ship as their "adaptive" retry mode, itself TCP CUBIC
+(RFC 9438) applied to a request rate instead of a window:
+
+- until the first 429 nothing is paced (the runner's slow start bounds the concurrency);
+- on a 429 (once per congestion event: answers to requests sent before the last decrease
+  say nothing new), the limit is estimated from what the server *delivered* over the last
+  second, counting the pause it asked for; the new rate is BETA times the lower of that
+  estimate and the current rate;
+- while no 429 comes, the rate follows the CUBIC curve back to the estimate in CUBIC_K
+  seconds, stays near it, then probes further up, ever faster;
+- the rate never runs ahead of twice the delivered rate (when latency or concurrency,
+  not the server, is what limits the batch, the bucket has nothing to learn);
+- ``RateLimit-Policy: q;w=s`` (IETF httpapi draft), or a limit with its window, when a
+  server sends them, cap the rate from the first response that carries them.
+
+Why these choices: measuring delivered successes instead of sent requests makes the
+estimate the server's limit itself (a saturated server delivers exactly its limit), so one
+decrease lands below it and the batch keeps >= 85 % of the allowed rate; CUBIC's plateau
+near the last limit keeps the share of 429s low, and its convex probe finds a limit that
+rose. ``scripts/bench_bulk.py`` sweeps rates, latencies, concurrency and limiter kinds.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from collections.abc import Mapping
+
+__all__ = ["BETA", "CUBIC_K", "Pacer", "policy_rate"]
+
+START_RATE = 10.0  # requests per second at the start of a batch
+INITIAL_BURST = 1  # requests that may leave at once at the start
+DOUBLING = 0.1  # seconds in which the start-up rate doubles, until the first 429
+UNPACED = 20_000.0  # a start-up rate past this paces nothing: latency limits the batch
+BETA = 0.9  # the share of the estimated limit kept after a 429
+CUBIC_K = 2.0  # seconds to climb back to the estimate after a decrease
+WINDOW = 1.0  # seconds of deliveries that estimate the server's limit
+MIN_RATE = 0.5  # requests per second, the slowest the bucket ever gets
+MIN_SPAN = 0.25  # seconds of saturation that make a measurement
+_CUBIC_C = (1.0 - BETA) / CUBIC_K**3  # scale-free: a fraction of the estimate per s^3
+
+
+def policy_rate(headers: Mapping[str, str]) -> float | None:
+    """The rate a response's rate-limit headers announce (requests per second), or None.
+
+    ``RateLimit-Policy: 100;w=60`` (the IETF draft), or a limit with its window in seconds
+    (``X-RateLimit-Limit: 100`` with ``X-RateLimit-Window: 60``); anything else is ignored
+    rather than guessed at (a bare limit says nothing of its window).
+    """
+    policy = headers.get("ratelimit-policy")
+    if policy:
+        first = policy.split(",", 1)[0]
+        quota, *params = (p.strip() for p in first.split(";"))
+        window = next((p[2:] for p in params if p.startswith("w=")), None)
+        return _ratio(quota, window)
+    limit = headers.get("x-ratelimit-limit") or headers.get("ratelimit-limit")
+    window = headers.get("x-ratelimit-window") or headers.get("ratelimit-window")
+    if limit and window:
+        return _ratio(limit, window)
+    return None
+
+
+def _ratio(quota: str | None, window: str | None) -> float | None:
+    try:
+        q, w = float(quota or ""), float(window or "")
+    except ValueError:
+        return None
+    if not (math.isfinite(q) and math.isfinite(w)) or q <= 0 or w <= 0:
+        return None
+    return q / w
+
+
+class Pacer:
+    """A token bucket of one request whose rate adapts (see the module docstring)."""
+
+    __slots__ = (
+        "_delivered", "_estimate", "_first_send", "_policy", "_saturated_since", "_tokens",
+        "_updated", "decreased_at", "decreases", "rate",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.rate: float | None = START_RATE  # None: not paced
+        self.decreased_at = -math.inf
+        self.decreases = 0
+        self._estimate = 0.0  # the limit estimated at the last decrease (CUBIC's W_max)
+        self._policy: float | None = None
+        self._tokens = float(INITIAL_BURST)
+        self._updated = 0.0
+        self._first_send: float | None = None
+        self._saturated_since = math.inf  # the first 429
+        self._delivered: collections.deque[float] = collections.deque()
+
+    def __repr__(self) -> str:
+        rate = "unpaced" if self.rate is None else f"{self.rate:.1f}/s"
+        return f"Pacer({rate}, decreases={self.decreases})"
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def wait(self, now: float) -> float:
+        """Seconds until the next request may leave (0: now; call ``take`` to send it)."""
+        if self.rate is None:
+            return 0.0
+        self._refill(now)
+        # A microsecond's worth of token is rounding, not a reason to wait.
+        return 0.0 if self._tokens >= 1.0 - 1e-6 else (1.0 - self._tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        """A request leaves now."""
+        if self._first_send is None:
+            self._first_send = self._updated = now
+        if self.decreases == 0 and self._policy is None and self.rate is not None:
+            self._set_rate(self._startup_rate(now), now)
+        if self.rate is not None:
+            self._refill(now)
+            self._tokens -= 1.0
+
+    def _startup_rate(self, now: float) -> float | None:
+        """Slow start, as TCP's but in time: the rate doubles every DOUBLING seconds, so
+        the first overshoot of an unknown limit is bounded whatever the latency."""
+        assert self._first_send is not None
+        rate = START_RATE * 2.0 ** min((now - self._first_send) / DOUBLING, 64.0)
+        # ... and never past twice the rate of what came back lately, as TCP's window
+        # grows by what is acknowledged: a burst a server lets through at first (a fresh
+        # window, a full bucket) cannot carry the rate far past its limit.
+        lately = 2 * DOUBLING
+        recent = sum(1 for t in reversed(self._delivered) if t >= now - lately)
+        if now - self._first_send >= DOUBLING:
+            rate = min(rate, START_RATE + 2.0 * recent / lately)
+        return None if rate > UNPACED else rate
+
+    def _refill(self, now: float) -> None:
+        assert self.rate is not None
+        # One token at most (once the initial burst is spent): requests leave evenly
+        # spaced, never in a burst.
+        if self._tokens < 1.0:
+            self._tokens = min(1.0, self._tokens + max(0.0, now - self._updated) * self.rate)
+        self._updated = now
+
+    # --- what the server said ----------------------------------------------------------------
+
+    def announced(self, policy: float | None, now: float) -> None:
+        """A response's rate-limit headers announce ``policy`` requests per second."""
+        if policy is None or policy == self._policy:
+            return
+        self._policy = policy
+        if self.rate is None or self.rate > policy:
+            self._set_rate(policy, now)
+
+    def delivered(self, now: float) -> None:
+        """A request succeeded."""
+        self._delivered.append(now)
+        self._forget(now)
+        if self.decreases == 0:
+            return
+        t = now - self.decreased_at - CUBIC_K
+        target = self._estimate * (1.0 + _CUBIC_C * t**3)
+        measured = self.delivery_rate(now)
+        if measured is not None:
+            target = min(target, 2.0 * measured)
+        self._set_rate(target, now)
+
+    def throttled(self, now: float, sent_at: float, asked: float | None) -> bool:
+        """A 429 for a request sent at ``sent_at``; True when it starts a new congestion
+        event (and so decreased the rate)."""
+        if sent_at < self.decreased_at:
+            return False  # met the same full bucket as the one that decreased the rate
+        self._forget(now)
+        if self.decreases == 0 and self._first_send is not None:
+            # The first 429 ends the start-up. Two estimates bracket the limit: the ramp's
+            # rate when that request left, over the square root of two (too high when a
+            # server's bucket absorbed the overshoot), and what was delivered per second
+            # until the pause asked for ends (too low while the ramp was still climbing;
+            # right for a window that let a burst through). Take their geometric middle.
+            ramp = self._startup_rate(sent_at)
+            span = (now - self._first_send) + max(asked or 0.0, 0.0)
+            delivered = len(self._delivered) / span if span > 0 else math.inf
+            estimate = math.sqrt(delivered * (math.inf if ramp is None else ramp / 1.414))
+        else:
+            # What the server let through since it started turning requests away, per
+            # second of that span plus the pause it asks for now: a saturated server
+            # delivers exactly its limit. Too short a span says nothing yet.
+            start = max(self._saturated_since, now - WINDOW)
+            span = (now - start) + max(asked or 0.0, 0.0)
+            estimate = math.inf
+            if span >= MIN_SPAN:
+                delivered = sum(1 for t in reversed(self._delivered) if t >= start)
+                estimate = delivered / span
+        if self.decreases == 0:
+            self._saturated_since = now
+        if self.rate is not None:
+            estimate = min(estimate, self.rate)
+        self._estimate = max(estimate, MIN_RATE)
+        self._set_rate(BETA * self._estimate, now)
+        self.decreased_at = now
+        self.decreases += 1
+        return True
+
+    def delivery_rate(self, now: float) -> float | None:
+        """Successes per second over the last WINDOW (None until a window has passed)."""
+        if self._first_send is None or now - self._first_send < WINDOW:
+            return None
+        self._forget(now)
+        return len(self._delivered) / WINDOW
+
+    def _forget(self, now: float) -> None:
+        while self._delivered and self._delivered[0] < now - WINDOW:
+            self._delivered.popleft()
+
+    def _set_rate(self, rate: float | None, now: float) -> None:
+        if self.rate is not None:
+            self._refill(now)
+        else:
+            self._tokens, self._updated = 1.0, now
+        if rate is None:
+            self.rate = self._policy
+            return
+        rate = max(rate, MIN_RATE)
+        if self._policy is not None:
+            rate = min(rate, self._policy)
+        self.rate = rate
