@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from puretalk_ai import APIConnectionError, AuthenticationError
 from puretalk_ai._cli import EXIT_CODES, EXIT_SOME_FAILED, EXIT_USAGE
 from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests import audit
@@ -173,14 +174,44 @@ def test_update_many_jsonl_partly_failing(server: FakeServer, tmp_path: Path) ->
     assert NEW_KEY not in result.stdout + result.stderr
 
 
-def test_update_many_with_a_wrong_key_fails_every_row(server: FakeServer, tmp_path: Path) -> None:
-    path = write(tmp_path, "k.csv", f"integration_id,api_key\n{IDS[0]},a\n{IDS[1]},b\n")
+def test_update_many_with_a_wrong_caller_key_stops_at_the_first_answer(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    ids = [str(uuid.UUID(int=n + 7000)) for n in range(30)]
+    rows = "".join(f"{i},new-key-{n:04d}\n" for n, i in enumerate(ids))
+    path = write(tmp_path, "k.csv", "integration_id,api_key\n" + rows)
     result = run(
         "integrations", "update-many", path, "--base-url", server.base_url,
         env={"PURETALK_API_KEY": "wrong"},
     )  # fmt: skip
-    assert result.returncode == EXIT_SOME_FAILED
-    assert result.stdout.count("AuthenticationError") == 2
+    assert result.returncode == EXIT_CODES[AuthenticationError] == 12
+    sent = len(server.fake.requests)
+    assert 1 <= sent <= 3  # the pacer's start-up spacing; never all 30
+    assert result.stdout.count("AuthenticationError") == sent
+    summary = result.stdout.splitlines()[-1]
+    assert summary == f"0 ok, {sent} failed, 0 unknown, {30 - sent} not_sent"
+    assert "check the caller key" in result.stdout
+    assert "stopped early: AuthenticationError" in result.stderr
+    assert "wrong" not in result.stdout + result.stderr
+
+
+def test_update_many_with_the_server_down_stops_after_ten_failures(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ids = [str(uuid.UUID(int=n + 8000)) for n in range(60)]
+    rows = "".join(f"{i},new-key-{n:04d}\n" for n, i in enumerate(ids))
+    path = write(tmp_path, "k.csv", "integration_id,api_key\n" + rows)
+    base = f"http://127.0.0.1:{port}/api"
+    result = run("integrations", "update-many", path, "--base-url", base, "--http", "httpx")
+    assert result.returncode == EXIT_CODES[APIConnectionError] == 4
+    assert f"{base} could not be reached: 10 connection failures in a row" in result.stdout
+    summary = result.stdout.splitlines()[-1]
+    assert summary.startswith("0 ok, ")
+    assert int(summary.split(", ")[3].split()[0]) >= 40  # not_sent
+    assert CALLER_KEY not in result.stdout + result.stderr
 
 
 def test_dry_run_validates_and_sends_nothing(server: FakeServer, tmp_path: Path) -> None:
@@ -270,7 +301,7 @@ def test_progress_is_shown_when_stderr_is_a_terminal(server: FakeServer, tmp_pat
             break
     assert process.wait(timeout=30) == 0
     os.close(leader)
-    assert b"5/5 updated" in captured
+    assert re.search(rb"\r5/5 done, \d+/s, 0 failed, ETA 0m00s *\r?\n", captured), captured
     assert process.stdout is not None
     with process.stdout:
         assert process.stdout.read().decode().endswith("5 ok, 0 failed, 0 unknown, 0 not_sent\n")

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from puretalk_ai._cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE
+from puretalk_ai._cli import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_JOURNAL,
+    EXIT_SOME_FAILED,
+    EXIT_USAGE,
+)
 from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests import audit
 from tests.secrets import CALLER_KEY, NEW_KEY
@@ -286,7 +292,9 @@ def test_a_broken_pipe_is_one_line(server: FakeServer, tmp_path: Path) -> None:
 
 
 def read_journal(path: Path) -> list[dict[str, str]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The journal's entries (its header lines aside)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [entry for entry in lines if "state" in entry]
 
 
 def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -> None:
@@ -326,28 +334,132 @@ def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -
         again = {r.path.rsplit("/", 1)[1] for r in fake.requests[before:]}
         assert not again & ok  # no id the journal marks ok was sent again
         assert {i for i in IDS if fake.integrations[i].api_key.startswith(NEW_KEY)} == set(IDS)
-        assert f"{len(ok)} already ok" in resumed.stdout
+        assert f"{len(ok)} already ok" in resumed.stderr
         if sending - ok:
-            assert "were in flight when that run stopped" in resumed.stdout
+            assert "were in flight when that run stopped" in resumed.stderr
+        assert "resume:" not in resumed.stdout  # stdout: one line per id and the summary
+        assert len(resumed.stdout.splitlines()) == len(IDS) - len(ok) + 1
 
 
 def test_resume_tolerates_a_last_line_cut_by_a_crash_but_not_a_bad_middle_one(
     server: FakeServer, tmp_path: Path
 ) -> None:
-    keys = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0"), (IDS[1], f"{NEW_KEY}-1")])
-    ok_line = json.dumps({"integration_id": IDS[0], "state": "ok", "time": "t"})
+    rows = [(IDS[0], f"{NEW_KEY}-0"), (IDS[1], f"{NEW_KEY}-1")]
+    first = csv_file(tmp_path, rows[:1], "first.csv")
+    keys = csv_file(tmp_path, rows)
     cut = tmp_path / "cut.jsonl"
-    cut.write_text(ok_line + '\n{"integration_id": "' + IDS[1][:10])  # killed mid-write
-    args = ["integrations", "update-many", keys, "--base-url", server.base_url]
+    base = ["--base-url", server.base_url]
+    assert run("integrations", "update-many", first, *base, "--journal", str(cut)).returncode == 0
+    with cut.open("a") as journal:
+        journal.write('{"integration_id": "' + IDS[1][:10])  # killed mid-write
+    server.fake.requests.clear()
+    args = ["integrations", "update-many", keys, *base]
     resumed = run(*args, "--resume", str(cut))
     assert resumed.returncode == 0, resumed.stderr
-    assert "1 already ok" in resumed.stdout
+    assert "1 already ok" in resumed.stderr
     assert [r.path.rsplit("/", 1)[1] for r in server.fake.requests] == [IDS[1]]
+    again = run(*args, "--resume", str(cut))  # the cut line was ended: still readable
+    assert again.returncode == 0, again.stderr
+    assert "2 already ok" in again.stderr
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("not json\n" + ok_line + "\n")
+    lines = cut.read_text().splitlines(keepends=True)  # header, sending, ok, ...
+    bad.write_text("".join([*lines[:2], "not json\n", *lines[2:]]))
     refused = run(*args, "--resume", str(bad))
     assert refused.returncode == EXIT_USAGE
-    assert "bad.jsonl: line 1: not a journal entry" in one_line_error(refused)
+    assert "bad.jsonl: line 3: not a journal entry" in one_line_error(refused)
+
+
+def test_resume_sends_a_new_key_for_an_id_the_journal_marks_ok_with_another(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    old = csv_file(tmp_path, [(i, f"{NEW_KEY}-old-{n}") for n, i in enumerate(IDS[:5])], "old.csv")
+    new = csv_file(tmp_path, [(i, f"{NEW_KEY}-new-{n}") for n, i in enumerate(IDS[:5])], "new.csv")
+    journal = tmp_path / "run.jsonl"
+    base = ["--base-url", server.base_url]
+    assert run("integrations", "update-many", old, *base, "--journal", str(journal)).returncode == 0
+    resumed = run("integrations", "update-many", new, *base, "--resume", str(journal))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "0 already ok" in resumed.stderr
+    assert "5 are ok there with a different key; sending the new keys" in resumed.stderr
+    for n, integration_id in enumerate(IDS[:5]):
+        assert server.fake.integrations[integration_id].api_key == f"{NEW_KEY}-new-{n}"
+    text = journal.read_text()
+    assert NEW_KEY not in text
+    assert CALLER_KEY not in text
+    # The same file again: now every id is ok with these keys, and nothing is sent.
+    server.fake.requests.clear()
+    again = run("integrations", "update-many", new, *base, "--resume", str(journal))
+    assert "5 already ok" in again.stderr
+    assert server.fake.requests == []
+
+
+def test_resume_says_when_the_journal_was_for_another_file(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    one = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0")], "one.csv")
+    two = csv_file(tmp_path, [(IDS[1], f"{NEW_KEY}-1")], "two.csv")
+    journal = tmp_path / "run.jsonl"
+    base = ["--base-url", server.base_url]
+    assert run("integrations", "update-many", one, *base, "--journal", str(journal)).returncode == 0
+    resumed = run("integrations", "update-many", two, *base, "--resume", str(journal))
+    assert resumed.returncode == 0
+    assert "was written for another input file" in resumed.stderr
+
+
+def test_journal_and_resume_naming_different_files_is_refused(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    keys = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0")])
+    result = run(
+        "integrations", "update-many", keys, "--base-url", server.base_url,
+        "--journal", str(tmp_path / "a.jsonl"), "--resume", str(tmp_path / "b.jsonl"),
+    )  # fmt: skip
+    assert result.returncode == EXIT_USAGE
+    assert "--journal and --resume name different files" in one_line_error(result)
+    assert server.fake.requests == []
+
+
+def test_a_journal_that_cannot_be_written_stops_the_batch_before_that_send(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS[:10])])
+    result = run(
+        "integrations", "update-many", keys, "--base-url", server.base_url,
+        "--journal", "/dev/full",
+    )  # fmt: skip
+    assert result.returncode == EXIT_JOURNAL
+    assert "Traceback" not in result.stderr
+    assert "cannot write the journal" in result.stderr
+    assert server.fake.requests == []  # no update left without its sending line
+    assert result.stdout.splitlines()[-1] == "0 ok, 0 failed, 0 unknown, 10 not_sent"
+
+
+def test_sigterm_gets_the_same_report_as_ctrl_c(tmp_path: Path) -> None:
+    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.1)
+    for integration_id in IDS:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
+    env = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
+    journal = tmp_path / "j.jsonl"
+    with fake.serve() as server:
+        process = subprocess.Popen(
+            [CLI, "integrations", "update-many", keys, "--base-url", server.base_url,
+             "--concurrency", "2", "--journal", str(journal)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while len([r for r in fake.requests if r.status == 200]) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == EXIT_INTERRUPTED
+    lines = out.splitlines()
+    assert len(lines) == len(IDS) + 1
+    assert {line.split()[1] for line in lines[:-1]} == set(IDS)
+    assert "interrupted: the report on stdout is every id's state" in err
+    assert f"--resume {journal}" in err
+    assert "Traceback" not in err
 
 
 def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
@@ -372,7 +484,8 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
     audit.SEEN.append(text)
     assert status == EXIT_INTERRUPTED
     assert "Traceback" not in text
-    assert "interrupted; the report above is every id's state" in text
+    assert "interrupted: the report above is every id's state" in text
+    assert "run with --journal FILE next time" in text
     for integration_id in IDS:
         assert integration_id in text
     summary = next(line for line in text.splitlines() if line.strip().endswith("not_sent"))
@@ -386,3 +499,39 @@ def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
 def test_exit_code_when_some_fail_is_documented() -> None:
     assert EXIT_SOME_FAILED == 25
     assert signal.SIGINT + 128 == EXIT_INTERRUPTED
+
+
+def test_a_mistyped_option_is_named_but_no_value_is_shown() -> None:
+    result = run("integrations", "update-many", "f.csv", "--concurency", "4", "--jurnal=x.jsonl")
+    assert result.returncode == EXIT_USAGE
+    line = result.stderr.splitlines()[-1]
+    assert "--concurency" in line
+    assert "--jurnal" in line
+    assert "x.jsonl" not in line
+    pasted = run("integrations", "update-many", "f.csv", f"-{NEW_KEY}")
+    assert NEW_KEY not in pasted.stdout + pasted.stderr  # not shaped like an option name
+
+
+def test_update_checks_the_id_is_a_uuid_before_reading_the_key(server: FakeServer) -> None:
+    result = run("integrations", "update", NEW_KEY, "--base-url", server.base_url, stdin=NEW_KEY)
+    assert result.returncode == EXIT_USAGE
+    assert "integration_id is not a UUID (value not shown)" in one_line_error(result)
+    assert NEW_KEY not in result.stdout + result.stderr
+    assert server.fake.requests == []
+
+
+def test_the_fake_server_counts_a_body_cut_by_a_disconnect_as_dropped(
+    server: FakeServer,
+) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as client:
+        client.sendall(
+            f"PATCH /api/ruth-connect/integrations/{IDS[0]} HTTP/1.1\r\n"
+            'Host: x\r\ncontent-length: 100\r\n\r\n{"data": '.encode()
+        )
+    deadline = time.monotonic() + 10
+    while not server.fake.requests:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert [r.status for r in server.fake.requests] == [None]

@@ -11,15 +11,16 @@ import argparse
 import asyncio
 import collections
 import csv
-import datetime
 import getpass
 import io
 import json
 import math
 import os
 import re
+import shlex
 import signal
 import sys
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from . import _exceptions as errors
 from ._bulk import UpdateResult
 from ._client import AsyncPuretalk, ClientOptions, Puretalk
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._journal import Journal, JournalError, fingerprint, ids_digest, read_journal
 from ._redaction import redact_json
 from ._transport import HttpBackend, aiohttp_available
 from ._version import __version__
@@ -60,6 +62,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.APIReportedError: 21,
 }
 EXIT_SOME_FAILED = 25  # update-many: at least one update did not end ok
+EXIT_JOURNAL = 26  # update-many: the journal could not be written; the batch stopped
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (as a SIGPIPE'd tool)
 
@@ -271,6 +274,10 @@ def _client(args: argparse.Namespace) -> Puretalk:
 
 
 def cmd_update(args: argparse.Namespace, out: TextIO) -> int:
+    try:  # Puretalk's integration ids are UUIDs; anything else may be a pasted key
+        uuid.UUID(args.integration_id)
+    except ValueError:
+        raise CliError("integration_id is not a UUID (value not shown); nothing was sent") from None
     api_key = read_new_key(args.api_key_env, sys.stdin)
     with _client(args) as client:
         integration = client.integrations.update(args.integration_id, api_key=api_key)
@@ -278,50 +285,6 @@ def cmd_update(args: argparse.Namespace, out: TextIO) -> int:
     json.dump(shown, out, indent=2)
     out.write("\n")
     return EXIT_OK
-
-
-class Journal:
-    """``--journal FILE``: one JSON line per sent and per finished update, flushed and
-    fsynced as it happens, so a crash loses nothing. Never a key."""
-
-    def __init__(self, path: str) -> None:
-        try:
-            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise CliError(f"cannot open journal {path}: {exc.strerror}") from None
-
-    def write(self, integration_id: str, state: str, error: BaseException | None = None) -> None:
-        entry: dict[str, Any] = {
-            "integration_id": integration_id,
-            "state": state,
-            "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
-        }
-        if error is not None:
-            entry["error"] = type(error).__name__
-            entry["message"] = str(error)
-        self._file.write(json.dumps(entry) + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def read_journal(path: str) -> dict[str, str]:
-    """id -> its last journaled state ("sending" means: in flight when that run stopped)."""
-    states: dict[str, str] = {}
-    lines = read_input(path).splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-            states[str(uuid.UUID(entry["integration_id"]))] = str(entry["state"])
-        except (ValueError, KeyError, TypeError):
-            if number == len(lines):
-                continue  # a last line cut short by a crash
-            raise CliError(f"{path}: line {number}: not a journal entry") from None
-    return states
 
 
 def report(results: Sequence[UpdateResult], out: TextIO) -> int:
@@ -340,26 +303,115 @@ def report(results: Sequence[UpdateResult], out: TextIO) -> int:
     return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
 
 
+def _doomed_error(results: Sequence[UpdateResult]) -> BaseException | None:
+    """The error that stopped a doomed batch (the caller key refused, the server down):
+    nothing succeeded, the rest was not sent, and the failures are all of that kind."""
+    if any(r.ok for r in results) or not any(r.state == "not_sent" for r in results):
+        return None
+    doomed = (errors.AuthenticationError, errors.PermissionDeniedError, errors.APIConnectionError)
+    failures = [r.error for r in results if r.state == "failed"]
+    if failures and all(isinstance(e, doomed) for e in failures):
+        return failures[-1]
+    return None
+
+
+def _note(text: str) -> None:
+    print(f"{PROG}: {printable(text)}", file=sys.stderr)
+
+
+def _resume_plan(
+    args: argparse.Namespace, rows: list[Row], salt_ids: str
+) -> tuple[list[Row], bytes | None, bool]:
+    """The rows still to send after ``--resume``; the journal's salt; whether it ends cut."""
+    try:
+        journal = read_journal(args.resume)
+    except JournalError as exc:
+        raise CliError(str(exc)) from None
+    if journal.salt is None and journal.states:
+        _note(
+            f"resume: {args.resume} has no key fingerprints (written by puretalk-ai < 0.3); "
+            "every id is sent again"
+        )
+    elif journal.ids is not None and journal.ids != salt_ids:
+        _note(
+            f"resume: {args.resume} was written for another input file; only the ids it marks "
+            "ok with the same key are skipped"
+        )
+    same, other_key, in_flight, todo = 0, 0, 0, []
+    for row in rows:
+        entry = journal.states.get(row.integration_id)
+        if entry is not None and entry.state == "ok":
+            if entry.salt is not None and entry.key == fingerprint(
+                entry.salt, row.integration_id, row.api_key
+            ):
+                same += 1
+                continue
+            other_key += entry.salt is not None
+        elif entry is not None and entry.state == "sending":
+            in_flight += 1
+        todo.append(row)
+    _note(f"resume: {same} already ok in {args.resume} with the same key; not sent again")
+    if other_key:
+        _note(f"resume: {other_key} are ok there with a different key; sending the new keys")
+    if in_flight:
+        _note(
+            f"resume: {in_flight} were in flight when that run stopped (state unknown); "
+            "sending them again"
+        )
+    return todo, journal.salt, journal.ends_cut
+
+
+class Progress:
+    """The progress line on stderr (a terminal only): done/total, rate, failures, ETA."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled = total, enabled
+        self.done = self.failed = 0
+        self.started = time.monotonic()
+        self._drawn = 0.0
+
+    def add(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += not ok
+        now = time.monotonic()
+        if self.enabled and (now - self._drawn >= 0.1 or self.done == self.total):
+            self._drawn = now
+            rate = self.done / max(now - self.started, 1e-9)
+            left = (self.total - self.done) / rate if rate > 0 else 0.0
+            eta = f"{int(left // 60)}m{int(left % 60):02d}s"
+            sys.stderr.write(
+                f"\r{self.done}/{self.total} done, {rate:.0f}/s, {self.failed} failed, ETA {eta}   "
+            )
+            sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.enabled and self.done:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
+    if (
+        args.journal
+        and args.resume
+        and os.path.realpath(args.journal) != os.path.realpath(args.resume)
+    ):
+        raise CliError(
+            "--journal and --resume name different files: --resume JOURNAL already goes on "
+            "journaling to JOURNAL"
+        )
     text = read_input(args.file)
     rows, problems = parse_rows(Path(args.file), text)
+    del text
     if problems:
         for problem in problems:
             print(f"{PROG}: {args.file}: {problem}", file=sys.stderr)
         raise CliError(f"{len(problems)} problem(s) in {args.file}; nothing was sent")
-    skipped: list[str] = []
+    input_ids = ids_digest(r.integration_id for r in rows)
+    salt: bytes | None = None
+    ends_cut = False
     if args.resume:
-        journaled = read_journal(args.resume)
-        skipped = [r.integration_id for r in rows if journaled.get(r.integration_id) == "ok"]
-        in_flight = [r for r in rows if journaled.get(r.integration_id) == "sending"]
-        rows = [r for r in rows if journaled.get(r.integration_id) != "ok"]
-        print(f"resume: {len(skipped)} already ok in {args.resume}; not sent again", file=out)
-        if in_flight:
-            print(
-                f"resume: {len(in_flight)} were in flight when that run stopped "
-                "(state unknown); sending them again",
-                file=out,
-            )
+        rows, salt, ends_cut = _resume_plan(args, rows, input_ids)
     backend: HttpBackend = args.http or ("aiohttp" if aiohttp_available() else "httpx")
     # Building the client checks the key, base URL and options, sending nothing.
     bulk_client = AsyncPuretalk(**_client_options(args), http_backend=backend)
@@ -367,75 +419,124 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{args.file}: {len(rows)} updates are valid; nothing was sent (--dry-run)", file=out)
         return EXIT_OK
     journal_path = args.journal or args.resume
-    journal = Journal(journal_path) if journal_path else None
-    progress = sys.stderr.isatty()
-    done, total = 0, len(rows)
-
-    def on_start(integration_id: str) -> None:
-        if journal is not None:
-            journal.write(integration_id, "sending")
-
-    def on_result(result: UpdateResult) -> None:
-        nonlocal done
-        if journal is not None:
-            journal.write(result.integration_id, result.state, result.error)
-        done += 1
-        if progress:
-            sys.stderr.write(f"\r{done}/{total} updated")
-            sys.stderr.flush()
-
     pairs = [(r.integration_id, r.api_key) for r in rows]
     del rows
     try:
-        results, interrupted = asyncio.run(
-            _bulk(bulk_client, pairs, args.concurrency, on_start, on_result)
+        results, interrupted, journal_error = asyncio.run(
+            _bulk(bulk_client, pairs, args, journal_path, input_ids, salt, ends_cut)
         )
-    finally:
-        if journal is not None:
-            journal.close()
+    except JournalError as exc:
+        raise CliError(str(exc), EXIT_JOURNAL) from None
     if interrupted:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
-    if progress:
-        sys.stderr.write("\n")
     code = report(results, out)
+    if journal_error is not None:
+        _note(
+            f"error: cannot write the journal ({journal_error}); the batch stopped before "
+            "sending the update it could not journal"
+        )
+        return EXIT_JOURNAL
     if interrupted:
-        print(f"{PROG}: interrupted; the report above is every id's state", file=sys.stderr)
+        _interrupted_note(args, results, journal_path)
         return EXIT_INTERRUPTED
+    doomed = _doomed_error(results)
+    if doomed is not None:
+        _note(f"stopped early: {type(doomed).__name__}: {doomed}")
+        return exit_code_for(doomed)
     return code
+
+
+def _interrupted_note(
+    args: argparse.Namespace, results: Sequence[UpdateResult], journal: str | None
+) -> None:
+    counts = collections.Counter(r.state for r in results)
+    where = "above" if sys.stdout.isatty() else "on stdout"
+    _note(
+        f"interrupted: the report {where} is every id's state "
+        f"({counts['unknown']} unknown, {counts['not_sent']} not_sent)"
+    )
+    if journal:
+        _note(
+            f"to go on: {PROG} integrations update-many {shlex.quote(args.file)} "
+            f"--resume {shlex.quote(journal)}"
+        )
+    else:
+        _note("to resume an interrupted run later, run with --journal FILE next time")
 
 
 async def _bulk(
     client: AsyncPuretalk,
     pairs: list[tuple[str, str]],
-    concurrency: int,
-    on_start: Any,
-    on_result: Any,
-) -> tuple[list[UpdateResult], bool]:
+    args: argparse.Namespace,
+    journal_path: str | None,
+    input_ids: str,
+    salt: bytes | None,
+    ends_cut: bool,
+) -> tuple[list[UpdateResult], bool, OSError | None]:
     """Run update_many; Ctrl-C cancels it, and the states come back with the cancellation."""
+    journal = Journal(journal_path, input_ids, salt, ends_cut=ends_cut) if journal_path else None
+    keys: dict[str, str] = {}
+    if journal is not None:  # fingerprints, computed once: never the keys themselves
+        keys = {i: fingerprint(journal.salt, i, k) for i, k in pairs}
+    progress = Progress(len(pairs), sys.stderr.isatty())
+
+    def on_start(integration_id: str) -> Any:
+        if journal is not None:
+            return journal.sending(integration_id, keys[integration_id])
+        return None
+
+    def on_result(result: UpdateResult) -> None:
+        if journal is not None:
+            journal.finished(
+                result.integration_id, result.state, keys[result.integration_id], result.error
+            )
+        progress.add(result.ok)
+
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(
         client.integrations.update_many(
-            pairs, concurrency=concurrency, on_start=on_start, on_result=on_result
+            pairs, concurrency=args.concurrency, on_start=on_start, on_result=on_result
         )
     )
+    del pairs
     interrupted = False
 
     def interrupt() -> None:
         nonlocal interrupted
         interrupted = True
-        task.cancel()  # a second Ctrl-C lands here too: no traceback
+        task.cancel("interrupted")  # a second Ctrl-C lands here too: no traceback
 
-    loop.add_signal_handler(signal.SIGINT, interrupt)
+    handled = _handle_signals(loop, interrupt)
     try:
         try:
-            return await task, False
+            return await task, False, None
         except asyncio.CancelledError as exc:
             if not interrupted:
                 raise
-            return exc.update_results, True  # type: ignore[attr-defined]
+            return exc.update_results, True, None  # type: ignore[attr-defined]
+        except OSError as exc:  # the journal could not be written: nothing more was sent
+            if journal is None or journal.failed is None:
+                raise
+            return exc.update_results, False, journal.failed  # type: ignore[attr-defined]
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        progress.end()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
         await client.aclose()
+        if journal is not None:
+            await journal.aclose()
+
+
+def _handle_signals(loop: asyncio.AbstractEventLoop, interrupt: Any) -> list[int]:
+    """Ctrl-C and SIGTERM (kill, systemd, CI runners) both interrupt with a full report."""
+    handled: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, interrupt)
+        except (NotImplementedError, RuntimeError):  # no signal handlers (Windows)
+            continue
+        handled.append(signum)
+    return handled
 
 
 def load_seed(path: str | None) -> list[dict[str, Any]]:
@@ -476,7 +577,12 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     except (TypeError, ValueError) as exc:
         raise CliError(f"bad seed data: {type(exc).__name__}") from None
     fake = FakePuretalk(
-        api_key=api_key, integrations=seeded, rate_limit=args.rate_limit, latency=args.latency
+        api_key=api_key,
+        integrations=seeded,
+        rate_limit=args.rate_limit,
+        rate_limiter=args.rate_limiter,
+        rate_window=args.rate_window,
+        latency=args.latency,
     )
     try:
         server = fake.serve(port=args.port)
@@ -496,7 +602,9 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
         pass
     finally:
         server.stop()
-        statuses = collections.Counter(str(r.status) for r in fake.requests)
+        statuses = collections.Counter(
+            "dropped" if r.status is None else str(r.status) for r in fake.requests
+        )
         shown = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
         print(f"served {len(fake.requests)} requests: {shown or 'none'}", file=out)
         out.flush()
@@ -504,6 +612,9 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
 
 
 # --- argument parsing -------------------------------------------------------------------------
+
+
+_OPTION_NAME = re.compile(r"--?[A-Za-z][A-Za-z0-9-]{0,30}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -516,8 +627,14 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments:"):
-            count = len(message.split(":", 1)[1].split())
-            message = f"{count} unrecognized argument(s) (values not shown)"
+            tokens = message.split(":", 1)[1].split()
+            # Option names are not secrets (values stay hidden); a token that does not look
+            # like an option name may be a key pasted in the wrong place.
+            names = [
+                t.split("=", 1)[0] for t in tokens if _OPTION_NAME.fullmatch(t.split("=", 1)[0])
+            ]
+            shown = f": {', '.join(names)}" if names else ""
+            message = f"{len(tokens)} unrecognized argument(s){shown} (values not shown)"
         else:
             message = re.sub(r"'[^']*'", "(value not shown)", message)
         self.print_usage(sys.stderr)
@@ -607,7 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="check everything but the network; send nothing"
     )
     many.add_argument(
-        "--concurrency", type=_count(1), default=8, help="updates in flight, at most (default: 8)"
+        "--concurrency",
+        type=_count(1),
+        default=8,
+        help="updates in flight, at most (default: 8); the rate is learnt from the server",
     )
     many.add_argument(
         "--http",
@@ -620,7 +740,7 @@ def build_parser() -> argparse.ArgumentParser:
     many.add_argument(
         "--resume",
         metavar="JOURNAL",
-        help="skip the ids JOURNAL marks ok, and go on journaling to it",
+        help="skip the ids JOURNAL marks ok with the same key, and go on journaling to it",
     )
     _connection_options(many)
     many.set_defaults(run=cmd_update_many)
@@ -631,6 +751,16 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--rate-limit", type=_seconds, metavar="R", help="answer 429 beyond R requests per second"
     )
+    fake.add_argument(
+        "--rate-limiter",
+        choices=("token-bucket", "fixed-window"),
+        default="token-bucket",
+        help="how --rate-limit counts: a token bucket, or fixed windows (default: token-bucket)",
+    )
+    fake.add_argument(
+        "--rate-window", type=_seconds, default=1.0, metavar="S",
+        help="the fixed window's length in seconds (default: 1)",
+    )  # fmt: skip
     fake.add_argument(
         "--latency", type=_non_negative, default=0.0, metavar="S", help="wait S seconds per answer"
     )

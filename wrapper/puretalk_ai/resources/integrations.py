@@ -321,7 +321,9 @@ async def _drive_async(
     try:
         await asyncio.gather(*tasks)
     except BaseException as exc:  # CancelledError (or KeyboardInterrupt) stays itself
-        runner.stop("cancelled")
+        # task.cancel("interrupted") (the CLI's Ctrl-C) names its reason; else "cancelled".
+        said = exc.args[0] if isinstance(exc, asyncio.CancelledError) and exc.args else None
+        runner.stop(said if isinstance(said, str) else "cancelled")
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -332,6 +332,15 @@ class FakePuretalk:
             )
         return answer
 
+    def record_dropped(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        """Record a request whose client went away before its body was complete."""
+        with self._lock:
+            self.requests.append(
+                RecordedRequest(method, raw_path, dict(headers), body, status=None)
+            )
+
     def _rate_limited(self) -> Answer | None:
         """429 when the limiter turns the request away (called with the lock held)."""
         if self._limiter is None:

@@ -26,6 +26,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if len(body) < length:  # the client went away mid-body: dropped, not malformed
+            self.server.fake.record_dropped(self.command, self.path, headers, body)
+            self.close_connection = True
+            return
         answer = self.server.fake.handle(self.command, self.path, headers, body)
         if answer.delay:
             time.sleep(answer.delay)
