@@ -505,11 +505,13 @@ def test_a_mistyped_option_is_named_but_no_value_is_shown() -> None:
     result = run("integrations", "update-many", "f.csv", "--concurency", "4", "--jurnal=x.jsonl")
     assert result.returncode == EXIT_USAGE
     line = result.stderr.splitlines()[-1]
-    assert "--concurency" in line
-    assert "--jurnal" in line
+    assert "--concurency (did you mean --concurrency?)" in line
+    assert "--jurnal (did you mean --journal?)" in line
     assert "x.jsonl" not in line
-    pasted = run("integrations", "update-many", "f.csv", f"-{NEW_KEY}")
-    assert NEW_KEY not in pasted.stdout + pasted.stderr  # not shaped like an option name
+    for pasted in (f"-{NEW_KEY}", f"--{NEW_KEY}", f"--{NEW_KEY}=x"):
+        refused = run("integrations", "update-many", "f.csv", pasted)
+        assert refused.returncode == EXIT_USAGE
+        assert NEW_KEY not in refused.stdout + refused.stderr  # not a near miss: hidden
 
 
 def test_update_checks_the_id_is_a_uuid_before_reading_the_key(server: FakeServer) -> None:

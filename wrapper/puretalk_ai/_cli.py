@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import collections
 import csv
+import difflib
 import getpass
 import io
 import json
@@ -614,7 +615,15 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
 # --- argument parsing -------------------------------------------------------------------------
 
 
-_OPTION_NAME = re.compile(r"--?[A-Za-z][A-Za-z0-9-]{0,30}")
+def _option_names(parser: argparse.ArgumentParser) -> list[str]:
+    """Every long option of the parser and its subcommands."""
+    names: list[str] = []
+    for action in parser._actions:
+        names += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                names += _option_names(sub)
+    return sorted(set(names))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -628,10 +637,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments:"):
             tokens = message.split(":", 1)[1].split()
-            # Option names are not secrets (values stay hidden); a token that does not look
-            # like an option name may be a key pasted in the wrong place.
+            # A token is shown only when it is a near miss of one of our option names: a
+            # typo is worth naming, and anything else may be a key pasted in the wrong place.
+            known = _option_names(self)
             names = [
-                t.split("=", 1)[0] for t in tokens if _OPTION_NAME.fullmatch(t.split("=", 1)[0])
+                f"{name} (did you mean {close[0]}?)"
+                for name in (t.split("=", 1)[0] for t in tokens)
+                if name.startswith("--")
+                and (close := difflib.get_close_matches(name, known, n=1, cutoff=0.8))
             ]
             shown = f": {', '.join(names)}" if names else ""
             message = f"{len(tokens)} unrecognized argument(s){shown} (values not shown)"
