@@ -177,7 +177,9 @@ class Pacer:
             ramp = self._startup_rate(sent_at)
             span = (now - self._first_send) + max(asked or 0.0, 0.0)
             delivered = len(self._delivered) / span if span > 0 else math.inf
-            estimate = math.sqrt(delivered * (math.inf if ramp is None else ramp / 1.414))
+            upper = math.inf if ramp is None else ramp / 1.414
+            # Nothing delivered yet says nothing of the limit (a 429 for another reason).
+            estimate = math.sqrt(delivered * upper) if delivered > 0 else upper
         else:
             # What the server let through since it started turning requests away, per
             # second of that span plus the pause it asks for now: a saturated server
