@@ -33,17 +33,38 @@ import uuid
 from pathlib import Path
 
 from puretalk_ai import AsyncPuretalk, PuretalkError
+from puretalk_ai.testing._limits import LimiterKind
 
 CALLER_KEY = "bench-bulk-caller-key"
-RATES = (20.0, 100.0, 500.0)
-LATENCIES = (0.0, 0.005, 0.1)
-CONCURRENCIES = (8, 32)
-LIMITERS = ("token-bucket", "fixed-window")
+LIMITERS: tuple[LimiterKind, ...] = ("token-bucket", "fixed-window")
+# Every cell: (rate limit per second, latency in seconds, concurrency, limiter kind).
+GRID: list[tuple[float, float, int, LimiterKind]] = [
+    (rate, latency, concurrency, limiter)
+    for rate in (20.0, 100.0, 500.0)
+    for latency in (0.0, 0.005, 0.1)
+    for concurrency in (8, 32)
+    for limiter in LIMITERS
+]
+
+
+def ceiling(rate: float, latency: float, concurrency: int) -> float:
+    """The most updates per second a cell allows: its rate limit, or what `concurrency`
+    requests in flight carry at this latency when that is less."""
+    return min(rate, concurrency / latency) if latency else rate
+
+
+def rows_for(
+    rate: float, latency: float, concurrency: int, seconds: float, minimum: int = 60
+) -> int:
+    """Updates for a cell: `seconds` at its ceiling, at least `minimum`."""
+    return max(minimum, round(ceiling(rate, latency, concurrency) * seconds))
+
+
 CLI = str(Path(sys.executable).parent / "puretalk-ai")
 
 
 def start_fake(
-    seed: Path, rate: float, latency: float, limiter: str
+    seed: Path, rate: float, latency: float, limiter: LimiterKind
 ) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         [CLI, "fake-server", "--seed", str(seed), "--rate-limit", str(rate),
@@ -93,18 +114,14 @@ async def fixed(base_url: str, keys: dict[str, str], concurrency: int) -> int:
     return sum(not ok for ok in done)
 
 
-def rows_for(rate: float, latency: float, concurrency: int, seconds: float) -> int:
-    ceiling = min(rate, concurrency / (latency + 0.001))
-    return max(60, round(ceiling * seconds))
-
-
 def run_cell(
-    seed: Path, ids: list[str], rate: float, latency: float, concurrency: int, limiter: str,
+    seed: Path, ids: list[str], rate: float, latency: float, concurrency: int,
+    limiter: LimiterKind,
     seconds: float,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     rows = rows_for(rate, latency, concurrency, seconds)
     keys = {i: f"bench-new-key-{n:08d}" for n, i in enumerate(ids[:rows])}
-    ceiling = min(rate, concurrency / latency) if latency else rate
+    most = ceiling(rate, latency, concurrency)
     figures: dict[str, dict[str, float]] = {}
     for name, contender in (("paced", paced), ("fixed", fixed)):
         process, base_url = start_fake(seed, rate, latency, limiter)
@@ -116,7 +133,7 @@ def run_cell(
             counts = stop_fake(process)
         total = sum(counts.values()) or 1
         figures[name] = {
-            "throughput": (rows - failed) / elapsed / ceiling,
+            "throughput": (rows - failed) / elapsed / most,
             "share_429": counts.get("429", 0) / total,
             "failed": failed,
         }
@@ -155,28 +172,23 @@ def main() -> None:
         seed = Path(tmp) / "seed.json"
         seed.write_text(json.dumps([{"integration_id": i, "api_key": "old-key"} for i in ids]))
         print("rate/s latency conc limiter       | paced thr 429 failed | fixed thr 429 failed")
-        for rate in RATES:
-            for latency in LATENCIES:
-                for concurrency in CONCURRENCIES:
-                    for limiter in LIMITERS:
-                        cell = run_cell(
-                            seed, ids, rate, latency, concurrency, limiter, args.seconds
-                        )
-                        print(
-                            f"{rate:6g} {latency * 1000:5g}ms {concurrency:4d} {limiter:13s} | "
-                            + " | ".join(
-                                f"{c['throughput']:.2f} {c['share_429']:.3f} {c['failed']:3.0f}"
-                                for c in cell.values()
-                            ),
-                            flush=True,
-                        )
-                        for name, c in cell.items():
-                            key = f"bulk_{name}_worst_throughput_vs_rate_limit"
-                            worst[key] = min(worst.get(key, 9.0), c["throughput"])
-                            key = f"bulk_{name}_worst_429_share"
-                            worst[key] = max(worst.get(key, 0.0), c["share_429"])
-                            key = f"bulk_{name}_failed_total"
-                            worst[key] = worst.get(key, 0.0) + c["failed"]
+        for rate, latency, concurrency, limiter in GRID:
+            cell = run_cell(seed, ids, rate, latency, concurrency, limiter, args.seconds)
+            print(
+                f"{rate:6g} {latency * 1000:5g}ms {concurrency:4d} {limiter:13s} | "
+                + " | ".join(
+                    f"{c['throughput']:.2f} {c['share_429']:.3f} {c['failed']:3.0f}"
+                    for c in cell.values()
+                ),
+                flush=True,
+            )
+            for name, c in cell.items():
+                key = f"bulk_{name}_worst_throughput_vs_rate_limit"
+                worst[key] = min(worst.get(key, 9.0), c["throughput"])
+                key = f"bulk_{name}_worst_429_share"
+                worst[key] = max(worst.get(key, 0.0), c["share_429"])
+                key = f"bulk_{name}_failed_total"
+                worst[key] = worst.get(key, 0.0) + c["failed"]
         worst["journal_throughput_ratio"] = journal_ratio(seed, ids, Path(tmp))
     # The headline names the issue asks for are the paced runs'.
     worst["bulk_worst_throughput_vs_rate_limit"] = worst[

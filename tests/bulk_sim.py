@@ -19,6 +19,7 @@ from puretalk_ai import Integration, RateLimitError
 from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
 from puretalk_ai._pacing import Pacer
 from puretalk_ai.testing._limits import LimiterKind, make_limiter
+from scripts import bench_bulk
 
 NETWORK = 0.0005  # seconds each way on loopback
 
@@ -30,7 +31,7 @@ class SimResult:
     requests: int
     rate_limited: int
     duration: float
-    ceiling: float  # the most updates per second this rate, latency and concurrency allow
+    ceiling: float  # bench_bulk.ceiling: the most updates per second the cell allows
 
     @property
     def share_429(self) -> float:
@@ -106,29 +107,18 @@ def simulate(
         requests=runner.sent,
         rate_limited=runner.rate_limited,
         duration=last - start,
-        ceiling=min(rate, concurrency / rtt),
+        ceiling=bench_bulk.ceiling(rate, latency, concurrency),
     )
 
 
-LIMITERS: tuple[LimiterKind, ...] = ("token-bucket", "fixed-window")
-GRID: list[tuple[float, float, int, LimiterKind]] = [
-    (rate, latency, concurrency, limiter)
-    for rate in (20.0, 100.0, 500.0)
-    for latency in (0.0, 0.005, 0.1)
-    for concurrency in (8, 32)
-    for limiter in LIMITERS
-]
-
-
-def rows_for(rate: float, latency: float, concurrency: int, seconds: float = 4.0) -> int:
-    """Updates per cell: `seconds` at the cell's ceiling, at least 100."""
-    ceiling = min(rate, concurrency / (latency + 2 * NETWORK))
-    return max(100, round(ceiling * seconds))
+def rows_for(rate: float, latency: float, concurrency: int) -> int:
+    """Updates per cell: four seconds at the cell's ceiling, at least 100."""
+    return bench_bulk.rows_for(rate, latency, concurrency, seconds=4.0, minimum=100)
 
 
 if __name__ == "__main__":
     worst_t, worst_s = 9.0, 0.0
-    for cell in GRID:
+    for cell in bench_bulk.GRID:
         n = rows_for(*cell[:3])
         for start in (1000.3, 1000.95):
             r = simulate(*cell, n, start=start)

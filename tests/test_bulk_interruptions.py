@@ -103,7 +103,7 @@ def test_ctrl_c_during_sync_update_many_reports_every_state() -> None:
 
 
 def test_cancelling_async_update_many_marks_in_flight_unknown() -> None:
-    fake = fake_with(IDS, latency=0.05)
+    fake = fake_with(IDS, latency=0.5)
 
     async def go() -> list[UpdateResult]:
         async with puretalk_ai.AsyncPuretalk(
@@ -112,7 +112,12 @@ def test_cancelling_async_update_many_marks_in_flight_unknown() -> None:
             task = asyncio.ensure_future(
                 client.integrations.update_many(new_keys(IDS), concurrency=4)
             )
-            await asyncio.sleep(0.12)
+            # Cancel while a request is surely in flight (the fake answers after 0.5 s),
+            # whatever the pacing or the machine's load.
+            deadline = time.monotonic() + 30
+            while not fake.requests:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.005)
             task.cancel()
             try:
                 await task

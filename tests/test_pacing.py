@@ -13,11 +13,12 @@ import httpx
 import pytest
 
 import puretalk_ai
-from puretalk_ai import APIConnectionError, AuthenticationError, UpdateResult
+from puretalk_ai import APIConnectionError, AuthenticationError, RawResponse, UpdateResult
 from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
 from puretalk_ai._pacing import BETA, CUBIC_K, DOUBLING, START_RATE, Pacer, policy_rate
 from puretalk_ai.testing import FakePuretalk
 from puretalk_ai.testing._limits import FixedWindow, TokenBucket
+from scripts import bench_bulk
 from tests import bulk_sim
 from tests.secrets import CALLER_KEY
 
@@ -98,7 +99,8 @@ def test_policy_headers_cap_the_rate() -> None:
     runner = _runner(50)
     item = runner.next(0.0)
     assert isinstance(item, BulkItem)
-    runner.finish(item, OK, 0.01, {"ratelimit-policy": "2;w=1"})
+    response = httpx.Response(200, headers={"ratelimit-policy": "2;w=1"})
+    runner.finish(item, RawResponse(http_response=response, parsed=OK), 0.01)
     assert runner.pacer.rate == 2.0
     wait = runner.next(0.02)
     assert isinstance(wait, float)
@@ -159,7 +161,8 @@ def test_a_refused_caller_key_before_any_success_stops_the_batch(status: int) ->
     results = runner.results()
     assert Counter(r.state for r in results) == {"failed": 1, "not_sent": 99}
     assert "caller key" in (results[1].reason or "")
-    assert isinstance(runner.stopped_by, puretalk_ai.APIStatusError)
+    assert isinstance(results[0].error, puretalk_ai.APIStatusError)
+    assert results[0].error.status_code == status
 
 
 def test_a_401_after_a_success_is_one_items_failure() -> None:
@@ -186,7 +189,9 @@ def test_ten_connection_failures_in_a_row_and_no_success_stop_the_batch() -> Non
     assert "10 connection failures" in runner.stop_reason
     states = Counter(r.state for r in runner.results())
     assert states["not_sent"] >= 90
-    assert isinstance(runner.stopped_by, APIConnectionError)
+    failed = [r.error for r in runner.results() if r.state == "failed"]
+    assert failed
+    assert all(isinstance(e, APIConnectionError) for e in failed)
 
 
 def test_a_withdrawn_item_is_not_sent() -> None:
@@ -216,7 +221,7 @@ def test_the_fakes_limiters() -> None:
 def test_the_simulated_grid_loses_nothing_and_stays_polite() -> None:
     """Every cell of the benchmark's grid, on virtual time. Bounds as the README states."""
     worst: dict[str, float] = {"throughput": 9.0, "share_fast": 0.0, "share_slow": 0.0}
-    for rate, latency, concurrency, limiter in bulk_sim.GRID:
+    for rate, latency, concurrency, limiter in bench_bulk.GRID:
         rows = bulk_sim.rows_for(rate, latency, concurrency)
         for start in (1000.3, 1000.95):  # early and late in the server's window
             result = bulk_sim.simulate(

@@ -22,6 +22,7 @@ from puretalk_ai_openapi.models import Integration
 from ._config import check_int
 from ._exceptions import APIConnectionError, APIStatusError
 from ._pacing import Pacer, policy_rate
+from ._response import RawResponse
 from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 
 __all__ = [
@@ -189,8 +190,7 @@ class BulkRunner:
         pacer: Pacer | None = None,
     ) -> None:
         self.items = items
-        self.max_concurrency = concurrency
-        self.limit = concurrency  # the most in flight; the pacer sets the rate
+        self.max_concurrency = concurrency  # the most in flight; the pacer sets the rate
         self.max_retries = max_retries
         self.target = target
         self.pacer = pacer if pacer is not None else Pacer()
@@ -199,12 +199,10 @@ class BulkRunner:
         self.done: dict[int, UpdateResult] = {}
         self.paused_until = 0.0
         self.stop_reason: str | None = None
-        self.stopped_by: BaseException | None = None  # the error that doomed the batch
         self.callback_error: BaseException | None = None
         self.sent = 0
         self.rate_limited = 0
         self.succeeded = 0
-        self.failed = 0
         self._connection_failures = 0  # in a row
 
     # --- scheduling ------------------------------------------------------------------------
@@ -216,7 +214,7 @@ class BulkRunner:
             return None
         if now < self.paused_until:
             return self.paused_until - now
-        if len(self.in_flight) >= self.limit:
+        if len(self.in_flight) >= self.max_concurrency:
             return SLOT_WAIT
         paced = self.pacer.wait(now)
         if paced > 0:
@@ -254,7 +252,7 @@ class BulkRunner:
         self.sent -= 1
         if item.attempts:  # sent before: its earlier attempt may have gone live
             self._requeue(item, item.not_before)
-            return None
+            return
         reason = self.stop_reason or "withdrawn before it was sent"
         self._record(item, UpdateNotOk(item.integration_id, "not_sent", reason=reason))
 
@@ -272,21 +270,17 @@ class BulkRunner:
 
     # --- outcomes --------------------------------------------------------------------------
 
-    def finish(
-        self,
-        item: BulkItem,
-        outcome: Any,
-        now: float,
-        headers: Mapping[str, str] | None = None,
-    ) -> UpdateResult | None:
-        """Record one attempt's outcome (an Integration, or the exception that stood for
-        it; ``headers`` of a success, for rate-limit policy headers): the item's result,
-        or None when it is retried."""
+    def finish(self, item: BulkItem, outcome: Any, now: float) -> UpdateResult | None:
+        """Record one attempt's outcome (the RawResponse of the update, its Integration, or
+        the exception that stood for it): the item's result, or None when it is retried."""
         self.in_flight.pop(item.index, None)
+        if isinstance(outcome, RawResponse):
+            # A success's rate-limit headers may announce the server's policy.
+            self.pacer.announced(policy_rate(outcome.headers), now)
+            outcome = outcome.parse()
         if isinstance(outcome, Integration):
             self._connection_failures = 0
             self.succeeded += 1
-            self.pacer.announced(policy_rate(headers) if headers else None, now)
             self.pacer.delivered(now)
             return self._record(item, UpdateOk(item.integration_id, outcome))
         status = outcome.status_code if isinstance(outcome, APIStatusError) else None
@@ -361,8 +355,6 @@ class BulkRunner:
             )
         else:
             return False
-        if self.stopped_by is None:
-            self.stopped_by = error
         return True
 
     def _requeue(self, item: BulkItem, not_before: float) -> None:
@@ -370,7 +362,6 @@ class BulkRunner:
         self.queue.appendleft(item)
 
     def _fail(self, item: BulkItem, error: Any) -> UpdateResult:
-        self.failed += 1
         return self._record(item, UpdateNotOk(item.integration_id, "failed", error=error))
 
     def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:

@@ -321,7 +321,7 @@ def _note(text: str) -> None:
 
 
 def _resume_plan(
-    args: argparse.Namespace, rows: list[Row], salt_ids: str
+    args: argparse.Namespace, rows: list[Row], input_ids: str
 ) -> tuple[list[Row], bytes | None, bool]:
     """The rows still to send after ``--resume``; the journal's salt; whether it ends cut."""
     try:
@@ -333,7 +333,7 @@ def _resume_plan(
             f"resume: {args.resume} has no key fingerprints (written by puretalk-ai < 0.3); "
             "every id is sent again"
         )
-    elif journal.ids is not None and journal.ids != salt_ids:
+    elif journal.ids is not None and journal.ids != input_ids:
         _note(
             f"resume: {args.resume} was written for another input file; only the ids it marks "
             "ok with the same key are skipped"
@@ -420,14 +420,17 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
         print(f"{args.file}: {len(rows)} updates are valid; nothing was sent (--dry-run)", file=out)
         return EXIT_OK
     journal_path = args.journal or args.resume
-    pairs = [(r.integration_id, r.api_key) for r in rows]
-    del rows
     try:
-        results, interrupted, journal_error = asyncio.run(
-            _bulk(bulk_client, pairs, args, journal_path, input_ids, salt, ends_cut)
+        journal = (
+            Journal(journal_path, input_ids, salt, ends_cut=ends_cut) if journal_path else None
         )
     except JournalError as exc:
         raise CliError(str(exc), EXIT_JOURNAL) from None
+    pairs = [(r.integration_id, r.api_key) for r in rows]
+    del rows
+    results, interrupted, journal_error = asyncio.run(
+        _bulk(bulk_client, pairs, args.concurrency, journal)
+    )
     if interrupted:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
     code = report(results, out)
@@ -468,14 +471,10 @@ def _interrupted_note(
 async def _bulk(
     client: AsyncPuretalk,
     pairs: list[tuple[str, str]],
-    args: argparse.Namespace,
-    journal_path: str | None,
-    input_ids: str,
-    salt: bytes | None,
-    ends_cut: bool,
+    concurrency: int,
+    journal: Journal | None,
 ) -> tuple[list[UpdateResult], bool, OSError | None]:
     """Run update_many; Ctrl-C cancels it, and the states come back with the cancellation."""
-    journal = Journal(journal_path, input_ids, salt, ends_cut=ends_cut) if journal_path else None
     keys: dict[str, str] = {}
     if journal is not None:  # fingerprints, computed once: never the keys themselves
         keys = {i: fingerprint(journal.salt, i, k) for i, k in pairs}
@@ -496,7 +495,7 @@ async def _bulk(
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(
         client.integrations.update_many(
-            pairs, concurrency=args.concurrency, on_start=on_start, on_result=on_result
+            pairs, concurrency=concurrency, on_start=on_start, on_result=on_result
         )
     )
     del pairs

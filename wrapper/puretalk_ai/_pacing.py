@@ -4,7 +4,8 @@ server's 429s. No I/O and no clock of its own: every method takes ``now``.
 The algorithm is the one AWS SDKs ship as their "adaptive" retry mode, itself TCP CUBIC
 (RFC 9438) applied to a request rate instead of a window:
 
-- until the first 429 nothing is paced (the runner's slow start bounds the concurrency);
+- until the first 429 the rate starts at START_RATE and doubles every DOUBLING seconds,
+  never past twice the rate of what came back lately (TCP's slow start, in time);
 - on a 429 (once per congestion event: answers to requests sent before the last decrease
   say nothing new), the limit is estimated from what the server *delivered* over the last
   second, counting the pause it asked for; the new rate is BETA times the lower of that
@@ -32,7 +33,6 @@ from collections.abc import Mapping
 __all__ = ["BETA", "CUBIC_K", "Pacer", "policy_rate"]
 
 START_RATE = 10.0  # requests per second at the start of a batch
-INITIAL_BURST = 1  # requests that may leave at once at the start
 DOUBLING = 0.1  # seconds in which the start-up rate doubles, until the first 429
 UNPACED = 20_000.0  # a start-up rate past this paces nothing: latency limits the batch
 BETA = 0.9  # the share of the estimated limit kept after a 429
@@ -87,7 +87,7 @@ class Pacer:
         self.decreases = 0
         self._estimate = 0.0  # the limit estimated at the last decrease (CUBIC's W_max)
         self._policy: float | None = None
-        self._tokens = float(INITIAL_BURST)
+        self._tokens = 1.0
         self._updated = 0.0
         self._first_send: float | None = None
         self._saturated_since = math.inf  # the first 429
@@ -133,10 +133,8 @@ class Pacer:
 
     def _refill(self, now: float) -> None:
         assert self.rate is not None
-        # One token at most (once the initial burst is spent): requests leave evenly
-        # spaced, never in a burst.
-        if self._tokens < 1.0:
-            self._tokens = min(1.0, self._tokens + max(0.0, now - self._updated) * self.rate)
+        # One token at most: requests leave evenly spaced, never in a burst.
+        self._tokens = min(1.0, self._tokens + max(0.0, now - self._updated) * self.rate)
         self._updated = now
 
     # --- what the server said ----------------------------------------------------------------

@@ -136,15 +136,12 @@ def _drive_sync(
                 with lock:  # its on_start raised (a journal that cannot write): not sent
                     runner.withdraw(step)
                 continue
-            headers = None
             try:
-                raw = call(step)
-                outcome: Any = raw.parse()
-                headers = raw.headers
+                outcome: Any = call(step)
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             with lock:
-                result = runner.finish(step, outcome, time.monotonic(), headers)
+                result = runner.finish(step, outcome, time.monotonic())
                 lock.notify_all()
             if result is not None and on_result is not None:
                 callback(on_result, result)
@@ -272,12 +269,15 @@ async def _drive_async(
 
     wake = asyncio.Event()
 
+    def raised(exc: Exception) -> None:
+        runner.callback_raised(exc)
+        wake.set()
+
     def callback(function: Callable[[Any], Any], argument: Any) -> None:
         try:
             function(argument)
         except Exception as exc:
-            runner.callback_raised(exc)
-            wake.set()
+            raised(exc)
 
     async def started(integration_id: str) -> bool:
         """on_start, awaited when it returns an awaitable (a journal's group commit)."""
@@ -287,8 +287,7 @@ async def _drive_async(
             if inspect.isawaitable(pending):
                 await pending
         except Exception as exc:
-            runner.callback_raised(exc)
-            wake.set()
+            raised(exc)
             return False
         return True
 
@@ -305,14 +304,11 @@ async def _drive_async(
             if on_start is not None and not await started(step.integration_id):
                 runner.withdraw(step)  # its on_start raised: this update is not sent
                 continue
-            headers = None
             try:
-                raw = await call(step)
-                outcome: Any = raw.parse()
-                headers = raw.headers
+                outcome: Any = await call(step)
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
-            result = runner.finish(step, outcome, time.monotonic(), headers)
+            result = runner.finish(step, outcome, time.monotonic())
             wake.set()
             if result is not None and on_result is not None:
                 callback(on_result, result)
