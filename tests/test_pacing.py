@@ -91,6 +91,26 @@ def test_a_429_decreases_once_per_event_and_cubic_climbs_back() -> None:
     assert pacer.rate > 1.1 * estimate
 
 
+def test_429s_that_come_whatever_the_rate_do_not_ratchet_it_to_nothing() -> None:
+    """Every tenth request refused, at any rate (a per-key rule, a fault): the estimate
+    never drops below what the server has shown it delivers (without that floor this run
+    ends near 6/s, having sent about 450)."""
+    pacer = Pacer()
+    now, sent = 0.0, 0
+    while now < 60.0:
+        if pacer.wait(now) <= 1e-9:
+            pacer.take(now)
+            sent += 1
+            if sent % 10 == 3:
+                pacer.throttled(now + 0.01, now, 0.001)
+            else:
+                pacer.delivered(now + 0.01)
+        now += 0.001
+    assert pacer.rate is not None
+    assert pacer.rate > 12
+    assert sent > 900
+
+
 def test_policy_headers_cap_the_rate() -> None:
     assert policy_rate({"ratelimit-policy": "100;w=60"}) == pytest.approx(100 / 60)
     assert policy_rate({"x-ratelimit-limit": "50", "x-ratelimit-window": "10"}) == 5.0

@@ -12,6 +12,9 @@ The algorithm is the one AWS SDKs ship as their "adaptive" retry mode, itself TC
   estimate and the current rate;
 - while no 429 comes, the rate follows the CUBIC curve back to the estimate in CUBIC_K
   seconds, stays near it, then probes further up, ever faster;
+- the estimate is never below the most the server delivered in a second lately (a max
+  filter, as BBR's bandwidth estimate): 429s that come whatever the rate (a per-key rule,
+  a fault) cannot ratchet the batch down to nothing;
 - the rate never runs ahead of twice the delivered rate (when latency or concurrency,
   not the server, is what limits the batch, the bucket has nothing to learn);
 - ``RateLimit-Policy: q;w=s`` (IETF httpapi draft), or a limit with its window, when a
@@ -40,6 +43,7 @@ CUBIC_K = 2.0  # seconds to climb back to the estimate after a decrease
 WINDOW = 1.0  # seconds of deliveries that estimate the server's limit
 MIN_RATE = 0.5  # requests per second, the slowest the bucket ever gets
 MIN_SPAN = 0.25  # seconds of saturation that make a measurement
+PEAK_MEMORY = 10.0  # seconds a delivery peak is remembered as proof of the server's limit
 _CUBIC_C = (1.0 - BETA) / CUBIC_K**3  # scale-free: a fraction of the estimate per s^3
 
 
@@ -77,8 +81,8 @@ class Pacer:
     """A token bucket of one request whose rate adapts (see the module docstring)."""
 
     __slots__ = (
-        "_delivered", "_estimate", "_first_send", "_policy", "_saturated_since", "_tokens",
-        "_updated", "decreased_at", "decreases", "rate",
+        "_delivered", "_estimate", "_first_send", "_peak", "_peak_at", "_policy",
+        "_saturated_since", "_tokens", "_updated", "decreased_at", "decreases", "rate",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -91,6 +95,8 @@ class Pacer:
         self._updated = 0.0
         self._first_send: float | None = None
         self._saturated_since = math.inf  # the first 429
+        self._peak = 0.0  # the most delivered in a WINDOW since start-up, lately
+        self._peak_at = -math.inf
         self._delivered: collections.deque[float] = collections.deque()
 
     def __repr__(self) -> str:
@@ -153,6 +159,13 @@ class Pacer:
         self._forget(now)
         if self.decreases == 0:
             return
+        if now - self._saturated_since >= WINDOW:
+            # A max filter of the delivery rate, as BBR's bandwidth estimate: what the
+            # server has shown it delivers (start-up bursts left out) is a floor for the
+            # limit, so 429s that are not about the rate cannot ratchet the batch down.
+            current = len(self._delivered) / WINDOW
+            if current >= self._peak or now - self._peak_at > PEAK_MEMORY:
+                self._peak, self._peak_at = current, now
         t = now - self.decreased_at - CUBIC_K
         target = self._estimate * (1.0 + _CUBIC_C * t**3)
         measured = self.delivery_rate(now)
@@ -192,6 +205,8 @@ class Pacer:
             self._saturated_since = now
         if self.rate is not None:
             estimate = min(estimate, self.rate)
+        if now - self._peak_at <= PEAK_MEMORY:
+            estimate = max(estimate, self._peak)
         self._estimate = max(estimate, MIN_RATE)
         self._set_rate(BETA * self._estimate, now)
         self.decreased_at = now
