@@ -393,6 +393,20 @@ def test_resume_sends_a_new_key_for_an_id_the_journal_marks_ok_with_another(
     assert server.fake.requests == []
 
 
+def test_resume_sends_again_what_a_journal_without_fingerprints_marks_ok(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    keys = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0"), (IDS[1], f"{NEW_KEY}-1")])
+    old = tmp_path / "old.jsonl"  # as puretalk-ai 0.2.0 wrote it: no header, no key
+    old.write_text(json.dumps({"integration_id": IDS[0], "state": "ok", "time": "t"}) + "\n")
+    resumed = run("integrations", "update-many", keys, "--base-url", server.base_url,
+                  "--resume", str(old))  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "0 already ok" in resumed.stderr
+    assert "1 are ok there without a key fingerprint" in resumed.stderr
+    assert sorted(r.path.rsplit("/", 1)[1] for r in server.fake.requests) == sorted(IDS[:2])
+
+
 def test_resume_says_when_the_journal_was_for_another_file(
     server: FakeServer, tmp_path: Path
 ) -> None:

@@ -111,6 +111,17 @@ def test_429s_that_come_whatever_the_rate_do_not_ratchet_it_to_nothing() -> None
     assert sent > 900
 
 
+def test_the_rate_never_runs_ahead_of_twice_what_is_delivered() -> None:
+    """Latency, not the server, limits this batch: 4 deliveries a second, no 429. CUBIC
+    alone would climb without end; the cap holds it at twice the delivery rate."""
+    pacer = Pacer()
+    pacer.take(0.0)
+    pacer.throttled(0.5, 0.4, 0.01)  # the start-up ends
+    for step in range(1, 80):  # quarter seconds: exact in binary floating point
+        pacer.delivered(0.5 + step * 0.25)
+    assert pacer.rate == 2 * 4
+
+
 def test_policy_headers_cap_the_rate() -> None:
     assert policy_rate({"ratelimit-policy": "100;w=60"}) == pytest.approx(100 / 60)
     assert policy_rate({"x-ratelimit-limit": "50", "x-ratelimit-window": "10"}) == 5.0

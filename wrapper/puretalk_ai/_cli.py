@@ -328,32 +328,33 @@ def _resume_plan(
         journal = read_journal(args.resume)
     except JournalError as exc:
         raise CliError(str(exc)) from None
-    if journal.salt is None and journal.states:
-        _note(
-            f"resume: {args.resume} has no key fingerprints (written by puretalk-ai < 0.3); "
-            "every id is sent again"
-        )
-    elif journal.ids is not None and journal.ids != input_ids:
+    if journal.ids is not None and journal.ids != input_ids:
         _note(
             f"resume: {args.resume} was written for another input file; only the ids it marks "
             "ok with the same key are skipped"
         )
-    same, other_key, in_flight, todo = 0, 0, 0, []
+    same, other_key, unverified, in_flight, todo = 0, 0, 0, 0, []
     for row in rows:
         entry = journal.states.get(row.integration_id)
         if entry is not None and entry.state == "ok":
-            if entry.salt is not None and entry.key == fingerprint(
-                entry.salt, row.integration_id, row.api_key
-            ):
+            if entry.salt is None:
+                unverified += 1
+            elif entry.key == fingerprint(entry.salt, row.integration_id, row.api_key):
                 same += 1
                 continue
-            other_key += entry.salt is not None
+            else:
+                other_key += 1
         elif entry is not None and entry.state == "sending":
             in_flight += 1
         todo.append(row)
     _note(f"resume: {same} already ok in {args.resume} with the same key; not sent again")
     if other_key:
         _note(f"resume: {other_key} are ok there with a different key; sending the new keys")
+    if unverified:
+        _note(
+            f"resume: {unverified} are ok there without a key fingerprint (written by "
+            "puretalk-ai < 0.3); sending them again"
+        )
     if in_flight:
         _note(
             f"resume: {in_flight} were in flight when that run stopped (state unknown); "

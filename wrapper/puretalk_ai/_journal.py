@@ -78,7 +78,7 @@ def read_journal(path: str) -> JournalContents:
     except OSError as exc:
         raise JournalError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     with handle:
-        pending: tuple[int, bytes] | None = None  # a bad line is an error unless it is last
+        pending: int | None = None  # a bad line's number: an error unless it is last
         for number, raw in enumerate(handle, start=1):
             ends_cut = not raw.endswith(b"\n")
             if not raw.strip():
@@ -98,13 +98,13 @@ def read_journal(path: str) -> JournalContents:
             except (ValueError, KeyError, TypeError, AttributeError):
                 if pending is not None:
                     break
-                pending = (number, raw)
+                pending = number
         else:
             if pending is not None:
                 ends_cut = True  # the last line, cut short by a crash
             pending = None
         if pending is not None:
-            raise JournalError(f"{path}: line {pending[0]}: not a journal entry")
+            raise JournalError(f"{path}: line {pending}: not a journal entry")
     return JournalContents(states, salt, ids, ends_cut)
 
 
@@ -155,24 +155,24 @@ class Journal:
         while self._lines:
             lines, self._lines = self._lines, []
             waiters, self._waiters = self._waiters, []
-            try:
-                if self._failed is not None:
-                    raise self._failed
-                self._file.write("\n".join(lines) + "\n")
-                self._file.flush()
-                # One fsync for every line written meanwhile (group commit).
-                await asyncio.to_thread(os.fsync, self._file.fileno())
-            except OSError as exc:
-                self._failed = exc
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_exception(
-                            OSError(exc.errno, f"journal {self.path}: {exc.strerror}")
-                        )
-                continue
+            error = self._failed  # once a write failed, nothing more is written
+            if error is None:
+                try:
+                    self._file.write("\n".join(lines) + "\n")
+                    self._file.flush()
+                    # One fsync for every line written meanwhile (group commit).
+                    await asyncio.to_thread(os.fsync, self._file.fileno())
+                except OSError as exc:
+                    error = self._failed = exc
             for waiter in waiters:
-                if not waiter.done():
+                if waiter.done():
+                    continue
+                if error is None:
                     waiter.set_result(None)
+                else:
+                    waiter.set_exception(
+                        OSError(error.errno, f"journal {self.path}: {error.strerror}")
+                    )
 
     async def aclose(self) -> None:
         """Write what is pending, then close."""

@@ -221,7 +221,7 @@ class Pacer:
         return len(self._delivered) / WINDOW
 
     def _forget(self, now: float) -> None:
-        while self._delivered and self._delivered[0] < now - WINDOW:
+        while self._delivered and self._delivered[0] <= now - WINDOW:  # (now - WINDOW, now]
             self._delivered.popleft()
 
     def _set_rate(self, rate: float | None, now: float) -> None:
