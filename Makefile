@@ -21,7 +21,7 @@ help:
 	@echo "make check-generated  fail with a diff if generated/ is stale"
 	@echo "make check-api        the semver guard: API changes vs version bump and CHANGELOG"
 	@echo "make spec SRC=...     refresh openapi/puretalk.yaml from a docs page (path or URL)"
-	@echo "make bench-bulk       bulk rotation vs a rate-limited fake: adaptive vs fixed concurrency"
+	@echo "make bench-bulk       bulk rotation over a grid of rate limits: paced vs fixed (~5 min)"
 	@echo "make lint | build | bench | faults | lock | clean"
 
 # The venv is rebuilt whenever the lock or the project metadata changes.

@@ -10,8 +10,10 @@ and one limiter (token bucket, fixed one-second window), and rotates the same ke
 - fixed: the same concurrency under a semaphore, each worker calling ``update`` with the
   default retries (what a user writes without update_many), the baseline.
 
-Per cell: throughput against the achievable ceiling (the rate limit, or concurrency /
-latency when that is lower), the share of requests answered 429, the updates that failed.
+Per cell: throughput against the achievable ceiling (the lowest of the rate limit,
+concurrency / latency, and what this machine carries at that latency and concurrency with
+no limit at all, measured first), the share of requests answered 429, the updates that
+failed.
 Printed at the end: the worst cell of each figure for each contender, and
 ``journal_throughput_ratio``: the CLI's ``update-many --journal`` against no journal at
 500/s. Figures, not a test; the README states the targets.
@@ -53,22 +55,21 @@ def ceiling(rate: float, latency: float, concurrency: int) -> float:
     return min(rate, concurrency / latency) if latency else rate
 
 
-def rows_for(
-    rate: float, latency: float, concurrency: int, seconds: float, minimum: int = 60
-) -> int:
-    """Updates for a cell: `seconds` at its ceiling, at least `minimum`."""
-    return max(minimum, round(ceiling(rate, latency, concurrency) * seconds))
+def rows_for(most: float, seconds: float, minimum: int = 60) -> int:
+    """Updates for a cell: `seconds` at its ceiling `most`, at least `minimum`."""
+    return max(minimum, round(most * seconds))
 
 
 CLI = str(Path(sys.executable).parent / "puretalk-ai")
 
 
 def start_fake(
-    seed: Path, rate: float, latency: float, limiter: LimiterKind
+    seed: Path, rate: float | None, latency: float, limiter: LimiterKind = "token-bucket"
 ) -> tuple[subprocess.Popen[str], str]:
+    """The fake in its own process; `rate` None: no rate limit."""
+    limit = [] if rate is None else ["--rate-limit", str(rate), "--rate-limiter", limiter]
     process = subprocess.Popen(
-        [CLI, "fake-server", "--seed", str(seed), "--rate-limit", str(rate),
-         "--rate-limiter", limiter, "--latency", str(latency)],
+        [CLI, "fake-server", "--seed", str(seed), *limit, "--latency", str(latency)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PURETALK_API_KEY": CALLER_KEY},
     )  # fmt: skip
     assert process.stdout is not None
@@ -114,14 +115,28 @@ async def fixed(base_url: str, keys: dict[str, str], concurrency: int) -> int:
     return sum(not ok for ok in done)
 
 
+def machine_ceiling(seed: Path, ids: list[str], latency: float, concurrency: int) -> float:
+    """Updates per second this machine carries at this latency and concurrency with no
+    rate limit at all (client and fake share two cores: at 500/s the CPU, not the server's
+    limit, is what bounds a run)."""
+    rows = min(len(ids), max(100, round(ceiling(1000.0, latency, concurrency) * 0.6)))
+    keys = {i: f"bench-new-key-{n:08d}" for n, i in enumerate(ids[:rows])}
+    process, base_url = start_fake(seed, None, latency)
+    try:
+        started = time.perf_counter()
+        asyncio.run(fixed(base_url, keys, concurrency))
+        return rows / (time.perf_counter() - started)
+    finally:
+        stop_fake(process)
+
+
 def run_cell(
     seed: Path, ids: list[str], rate: float, latency: float, concurrency: int,
-    limiter: LimiterKind,
-    seconds: float,
+    limiter: LimiterKind, seconds: float, machine: float,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
-    rows = rows_for(rate, latency, concurrency, seconds)
+    most = min(ceiling(rate, latency, concurrency), machine)
+    rows = rows_for(most, seconds)
     keys = {i: f"bench-new-key-{n:08d}" for n, i in enumerate(ids[:rows])}
-    most = ceiling(rate, latency, concurrency)
     figures: dict[str, dict[str, float]] = {}
     for name, contender in (("paced", paced), ("fixed", fixed)):
         process, base_url = start_fake(seed, rate, latency, limiter)
@@ -164,18 +179,24 @@ def journal_ratio(seed: Path, ids: list[str], tmp: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.5, help="per cell, at its ceiling")
+    parser.add_argument("--seconds", type=float, default=2.0, help="per cell, at its ceiling")
     args = parser.parse_args()
     ids = [str(uuid.UUID(int=n + 1)) for n in range(3000)]
     worst: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         seed = Path(tmp) / "seed.json"
         seed.write_text(json.dumps([{"integration_id": i, "api_key": "old-key"} for i in ids]))
-        print("rate/s latency conc limiter       | paced thr 429 failed | fixed thr 429 failed")
+        machine = {
+            (latency, concurrency): machine_ceiling(seed, ids, latency, concurrency)
+            for _, latency, concurrency, _ in GRID
+        }
+        print("rate/s latency conc limiter       ceiling/s | paced thr 429 failed | fixed ...")
         for rate, latency, concurrency, limiter in GRID:
-            cell = run_cell(seed, ids, rate, latency, concurrency, limiter, args.seconds)
+            most = machine[latency, concurrency]
+            cell = run_cell(seed, ids, rate, latency, concurrency, limiter, args.seconds, most)
             print(
-                f"{rate:6g} {latency * 1000:5g}ms {concurrency:4d} {limiter:13s} | "
+                f"{rate:6g} {latency * 1000:5g}ms {concurrency:4d} {limiter:13s} "
+                f"{min(ceiling(rate, latency, concurrency), most):9.0f} | "
                 + " | ".join(
                     f"{c['throughput']:.2f} {c['share_429']:.3f} {c['failed']:3.0f}"
                     for c in cell.values()

@@ -113,7 +113,7 @@ def simulate(
 
 def rows_for(rate: float, latency: float, concurrency: int) -> int:
     """Updates per cell: four seconds at the cell's ceiling, at least 100."""
-    return bench_bulk.rows_for(rate, latency, concurrency, seconds=4.0, minimum=100)
+    return bench_bulk.rows_for(bench_bulk.ceiling(rate, latency, concurrency), 4.0, minimum=100)
 
 
 if __name__ == "__main__":
