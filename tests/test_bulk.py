@@ -100,7 +100,7 @@ def test_mapping_updates_every_id_in_input_order(kind: str) -> None:
 def test_concurrency_is_bounded(kind: str) -> None:
     # Enough updates for the pacer's start-up ramp (10/s, doubling every 0.1 s) to pass
     # what 3 requests in flight can carry; concurrency is then what bounds the batch.
-    ids = [str(uuid.UUID(int=i + 1)) for i in range(80)]
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(200)]
     fake = FakePuretalk(api_key=CALLER_KEY)
     for integration_id in ids:
         fake.add_integration(integration_id=integration_id, api_key="old")

@@ -177,7 +177,7 @@ def test_update_many_jsonl_partly_failing(server: FakeServer, tmp_path: Path) ->
 def test_update_many_with_a_wrong_caller_key_stops_at_the_first_answer(
     server: FakeServer, tmp_path: Path
 ) -> None:
-    ids = [str(uuid.UUID(int=n + 7000)) for n in range(30)]
+    ids = [str(uuid.UUID(int=n + 7000)) for n in range(60)]
     rows = "".join(f"{i},new-key-{n:04d}\n" for n, i in enumerate(ids))
     path = write(tmp_path, "k.csv", "integration_id,api_key\n" + rows)
     result = run(
@@ -186,10 +186,12 @@ def test_update_many_with_a_wrong_caller_key_stops_at_the_first_answer(
     )  # fmt: skip
     assert result.returncode == EXIT_CODES[AuthenticationError] == 12
     sent = len(server.fake.requests)
-    assert 1 <= sent <= 3  # the pacer's start-up spacing; never all 30
+    # With no answer back yet, the pacer sends at most 10/s: a slow first 401 on a busy
+    # machine lets a few more out, never the batch.
+    assert 1 <= sent <= 20
     assert result.stdout.count("AuthenticationError") == sent
     summary = result.stdout.splitlines()[-1]
-    assert summary == f"0 ok, {sent} failed, 0 unknown, {30 - sent} not_sent"
+    assert summary == f"0 ok, {sent} failed, 0 unknown, {60 - sent} not_sent"
     assert "check the caller key" in result.stdout
     assert "stopped early: AuthenticationError" in result.stderr
     assert "wrong" not in result.stdout + result.stderr
