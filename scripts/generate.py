@@ -5,7 +5,8 @@ Usage:
   python -m scripts.generate --check    # regenerate into a temp dir, diff, exit 1 on drift
 
 Both modes run the same steps: apply openapi/overlay.yaml to openapi/puretalk.yaml in a
-temp dir, run the pinned openapi-python-client with openapi/generator-config.yaml, and
+temp dir, run the pinned openapi-python-client with openapi/generator-config.yaml and the
+templates in openapi/templates, and
 verify that the pinned ruff really formatted the result (the generator only warns when
 ruff is missing, which would silently change the bytes).
 """
@@ -32,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "puretalk.yaml"
 OVERLAY = ROOT / "openapi" / "overlay.yaml"
 CONFIG = ROOT / "openapi" / "generator-config.yaml"
+# Copies of two of the generator's own templates, changed only where they say
+# "puretalk-ai": secret-named fields get a masked repr (see types.py.jinja).
+TEMPLATES = ROOT / "openapi" / "templates"
 PACKAGE = "puretalk_ai_openapi"
 TARGET = ROOT / "generated" / PACKAGE
 PROVENANCE = "provenance.json"
@@ -105,6 +109,7 @@ def generate_into(
                 generator, "generate",
                 "--path", str(merged),
                 "--config", str(config or CONFIG),
+                "--custom-template-path", str(TEMPLATES),
                 "--meta", "none",
                 "--output-path", str(output),
             ],
@@ -134,6 +139,9 @@ def provenance(ruff: str) -> str:
         "spec_sha256": hashlib.sha256(SPEC.read_bytes()).hexdigest(),
         "overlay_sha256": hashlib.sha256(OVERLAY.read_bytes()).hexdigest(),
         "config_sha256": hashlib.sha256(CONFIG.read_bytes()).hexdigest(),
+        "templates_sha256": hashlib.sha256(
+            b"".join(p.name.encode() + p.read_bytes() for p in sorted(TEMPLATES.iterdir()))
+        ).hexdigest(),
         "openapi_python_client": importlib.metadata.version("openapi-python-client"),
         "ruff": ruff_version,
     }

@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 Behaviour = Callable[[socket.socket, threading.Event], None]
 
@@ -44,8 +48,9 @@ def _read_request(conn: socket.socket) -> None:
 class HostileServer:
     """Serves `behaviour` to every connection; use as ``with HostileServer(b) as url:``."""
 
-    def __init__(self, behaviour: Behaviour) -> None:
+    def __init__(self, behaviour: Behaviour, tls: ssl.SSLContext | None = None) -> None:
         self.behaviour = behaviour
+        self.tls = tls  # serve https with this context (a self-signed certificate)
         self.stop = threading.Event()
         self.connections = 0
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -57,7 +62,8 @@ class HostileServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/api"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._sock.getsockname()[1]}/api"
 
     def _accept_loop(self) -> None:
         while not self.stop.is_set():
@@ -72,6 +78,9 @@ class HostileServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn, contextlib.suppress(OSError):
+            if self.tls is not None:
+                conn.settimeout(5)
+                conn = self.tls.wrap_socket(conn, server_side=True)  # the client may refuse
             _read_request(conn)
             conn.settimeout(5)
             self.behaviour(conn, self.stop)
@@ -87,6 +96,40 @@ class HostileServer:
         self._sock.close()
         for thread in self._threads:
             thread.join(timeout=5)
+
+
+def self_signed_tls(directory: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for 127.0.0.1 (openssl CLI)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    openssl = shutil.which("openssl")
+    assert openssl is not None, "the TLS tests need the openssl command (Debian: openssl)"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def hang_up() -> Behaviour:
+    """Read the request, then close the connection without a word."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        return
+
+    return behaviour
+
+
+def silence() -> Behaviour:
+    """Read the request, then never answer (until the server stops)."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        stop.wait(MAX_SECONDS)
+
+    return behaviour
 
 
 # --- behaviours ------------------------------------------------------------------------------

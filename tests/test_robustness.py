@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from puretalk_ai import AsyncPuretalk, Puretalk, PuretalkError
-from puretalk_ai._transport import HttpBackend, environment_proxy
+from puretalk_ai import APITimeoutError, AsyncPuretalk, Puretalk, PuretalkError
+from puretalk_ai._transport import HttpBackend
 from puretalk_ai.testing import FakePuretalk
 from tests import hostile
 from tests.conftest import BASE_URL, INTEGRATION_ID, Api
@@ -130,18 +131,85 @@ def test_plain_http_loopback_never_goes_through_an_environment_proxy(
     assert fake.integrations[INTEGRATION_ID].api_key == NEW_KEY
 
 
-def test_https_follows_the_environment_proxy_and_no_proxy(
-    monkeypatch: pytest.MonkeyPatch,
+# (NO_PROXY, URL): every form of NO_PROXY httpx accepts, on hosts that match and not.
+PROXY_CASES = [
+    ("", "https://api.puretalk.ai/api"),
+    ("api.puretalk.ai", "https://api.puretalk.ai/api"),
+    ("puretalk.ai", "https://api.puretalk.ai/api"),
+    (".puretalk.ai", "https://api.puretalk.ai/api"),
+    ("other.ai", "https://api.puretalk.ai/api"),
+    ("api.puretalk.ai:443", "https://api.puretalk.ai/api"),
+    ("api.puretalk.ai:8443", "https://api.puretalk.ai:8443/api"),
+    ("api.puretalk.ai:8443", "https://api.puretalk.ai/api"),
+    ("*", "https://api.puretalk.ai/api"),
+    ("10.1.2.3", "https://10.1.2.3/api"),
+    ("10.1.2.4", "https://10.1.2.3/api"),
+    ("::1", "https://[::1]:8443/api"),
+    ("localhost", "https://localhost:8443/api"),
+    ("https://api.puretalk.ai", "https://api.puretalk.ai/api"),
+    ("http://api.puretalk.ai", "https://api.puretalk.ai/api"),
+    (" api.puretalk.ai , other.ai ", "https://api.puretalk.ai/api"),
+    ("PURETALK.AI", "https://api.puretalk.ai/api"),
+]
+
+
+def _proxy_chosen(client: httpx.Client | httpx.AsyncClient, url: str) -> str | None:
+    """The proxy httpx's routing sends this URL through, or None (direct)."""
+    transport = client._transport_for_url(httpx.URL(url))
+    proxy = getattr(getattr(transport, "_pool", None), "_proxy_url", None)
+    return None if proxy is None else f"{proxy.host.decode()}:{proxy.port}"
+
+
+@pytest.mark.parametrize(("no_proxy", "url"), PROXY_CASES)
+@pytest.mark.parametrize("proxy_variable", ["HTTPS_PROXY", "ALL_PROXY"])
+def test_the_own_transport_decides_proxies_as_httpx_does(
+    monkeypatch: pytest.MonkeyPatch, no_proxy: str, url: str, proxy_variable: str
 ) -> None:
-    for name in ("HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "all_proxy", "no_proxy"):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv(proxy_variable, "http://proxy.corp.test:3128")
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+    with httpx.Client() as plain:
+        expected = _proxy_chosen(plain, url)
+    with Puretalk(api_key=CALLER_KEY, base_url=url) as client:
+        assert _proxy_chosen(client._sender._client, url) == expected
+    async_client = AsyncPuretalk(api_key=CALLER_KEY, base_url=url)
+    assert _proxy_chosen(async_client._sender._client, url) == expected
+
+
+def test_the_proxy_table_has_both_outcomes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The parity test above proves nothing if httpx proxied every case, or none.
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.test:3128")
-    assert environment_proxy(httpx.URL("https://api.puretalk.ai/api")) == (
-        "http://proxy.corp.test:3128"
-    )
-    monkeypatch.setenv("NO_PROXY", "puretalk.ai")
-    assert environment_proxy(httpx.URL("https://api.puretalk.ai/api")) is None
-    assert environment_proxy(httpx.URL("http://127.0.0.1:9/api")) is None
+    outcomes = set()
+    for no_proxy, url in PROXY_CASES:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        with httpx.Client() as plain:
+            outcomes.add(_proxy_chosen(plain, url))
+    assert outcomes == {None, "proxy.corp.test:3128"}
+
+
+def test_a_proxied_own_transport_keeps_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy transports httpx builds from the environment are the SDK's deadline-aware
+    # ones: a proxy that accepts and then drips cannot stretch the call.
+    drip = hostile.HostileServer(hostile.drip(b"HTTP/1.1 200 OK\r\n" * 20, every=0.2))
+    with drip as proxy_url:
+        monkeypatch.setenv("HTTPS_PROXY", proxy_url.removesuffix("/api"))
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with Puretalk(
+            api_key=CALLER_KEY,
+            base_url="https://api.puretalk.ai/api",
+            max_retries=0,
+            timeout=1.0,
+            total_timeout=1.0,
+        ) as client:
+            started = time.monotonic()
+            with pytest.raises(APITimeoutError):
+                client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+            assert time.monotonic() - started < 10  # per-read timeouts alone: unbounded
+        assert drip.connections == 1
 
 
 # --- fork ---------------------------------------------------------------------------------------

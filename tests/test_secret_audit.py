@@ -72,7 +72,8 @@ def test_drive_the_surface_with_debug_logging(
         api.update()
     httpx_mock.add_response(json=integration_json(app_name=ECHO))
     raw = api.raw()
-    assert raw.parse().app_name == ECHO  # echoed into a plain field: only the repr masks it
+    # Echoed into a plain field: masked in the data itself (only data.api_key holds a key).
+    assert raw.parse().app_name == "caller *** new ***"
     client = puretalk_ai.Puretalk(api_key=CALLER_KEY)
     audit.record_object(client)
     audit.record_object(client.with_options(timeout=3))

@@ -4,6 +4,7 @@ encoded echoes, short and overlapping keys, pickles, other libraries' loggers.""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import logging
 import pickle
@@ -19,6 +20,7 @@ from pytest_httpx import HTTPXMock
 
 import puretalk_ai
 from puretalk_ai import (
+    NOT_GIVEN,
     APIConnectionError,
     APIReportedError,
     APIResponseValidationError,
@@ -28,8 +30,10 @@ from puretalk_ai import (
     RedactingFilter,
 )
 from puretalk_ai._cli import integration_json as cli_json
-from puretalk_ai._redaction import Secrets, remember_secret
+from puretalk_ai._client import MAX_CLIENT_KEYS
+from puretalk_ai._redaction import KeyRing, Secrets
 from puretalk_ai.testing import FakePuretalk
+from tests.conftest import INTEGRATION_ID as ID
 from tests.conftest import Api, integration_json
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
@@ -202,8 +206,8 @@ def test_the_fake_never_sees_a_request_routed_into_a_fragment() -> None:
 def test_the_redacting_filter_masks_handled_keys_in_any_logger(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    remember_secret(NEW_KEY)
-    remember_secret(CALLER_KEY)
+    client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
+    client._update_options(ID, NEW_KEY, NOT_GIVEN, None, None)  # as an update does
     handler_records: list[str] = []
 
     class Keep(logging.Handler):
@@ -226,13 +230,45 @@ def test_the_redacting_filter_masks_handled_keys_in_any_logger(
     assert NEW_KEY not in text
     assert CALLER_KEY not in text
     assert text.count("***") >= 3
+    client.close()
+
+
+def test_each_client_masks_its_own_keys_and_a_gone_client_takes_them_along() -> None:
+    first = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
+    second = Puretalk(api_key="pt-second-caller-key-77", base_url="http://127.0.0.1:9/api")
+    assert first._keys.redact(f"a {CALLER_KEY} b") == "a *** b"
+    assert second._keys.redact(f"a {CALLER_KEY} b") == f"a {CALLER_KEY} b"  # not its key
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "k=%s", (CALLER_KEY,), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "k=***"  # the filter covers every live client
+    del first
+    gc.collect()
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "k=%s", (CALLER_KEY,), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == f"k={CALLER_KEY}"
+    second.close()
+
+
+def test_a_run_holds_every_key_until_it_ends_and_the_client_ring_is_bounded() -> None:
+    keys = [f"sk-run-key-{n:06d}-abcdef" for n in range(MAX_CLIENT_KEYS + 200)]
+    client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
+    for key in keys:
+        client._update_options(ID, key, NOT_GIVEN, None, None)
+    assert client._keys.redact(keys[0]) == keys[0]  # the client ring keeps the latest only
+    assert client._keys.redact(keys[-1]) == "***"
+    run = KeyRing(keys)  # as update_many holds its keys
+    assert run.redact(f"{keys[0]} {keys[-1]}") == "*** ***"
+    escaped = "".join(f"\\u{ord(c):04x}" for c in keys[5])
+    assert keys[5] not in run.redact(f"x {escaped} y").encode().decode("unicode_escape")
+    run.close()
+    assert run.redact(keys[0]) == keys[0]
+    client.close()
 
 
 def test_puretalk_log_handler_uses_the_filter(monkeypatch: pytest.MonkeyPatch) -> None:
     script = (
         "import logging, puretalk_ai\n"
-        "from puretalk_ai._redaction import remember_secret\n"
-        f"remember_secret({NEW_KEY!r})\n"
+        f"client = puretalk_ai.Puretalk(api_key={NEW_KEY!r}, base_url='http://127.0.0.1:9')\n"
         f"logging.getLogger('puretalk_ai').info('echo {NEW_KEY}')\n"
     )
     env = {"PURETALK_LOG": "info", "PYTHONPATH": f"{ROOT / 'wrapper'}:{ROOT / 'generated'}"}

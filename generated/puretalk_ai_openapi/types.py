@@ -11,6 +11,9 @@ class Unset:
     def __bool__(self) -> Literal[False]:
         return False
 
+    def __repr__(self) -> str:
+        return "UNSET"
+
 
 UNSET: Unset = Unset()
 
@@ -52,3 +55,57 @@ class Response(Generic[T]):
 
 
 __all__ = ["UNSET", "File", "FileTypes", "RequestFiles", "Response", "Unset"]
+
+
+# --- puretalk-ai: masked reprs (openapi/templates; see the README, "Secrets") -----------
+# A field whose name says it holds a secret never shows its value in a repr, so a model
+# printed, logged or captured by an error tracker carries no key. Decided here, when the
+# client is generated: importing the wrapper patches nothing.
+
+_SECRET_WORDS = (
+    "apikey",
+    "api_key",
+    "key",
+    "secret",
+    "token",
+    "password",
+    "credential",
+    "credentials",
+)
+_MAX_DEPTH = 64
+
+
+def is_secret_name(name: str) -> bool:
+    """True for api_key, token, client_secret, ...: names whose values must not be shown."""
+    lowered = name.lower()
+    return any(
+        lowered == word or lowered.endswith("_" + word) for word in _SECRET_WORDS
+    )
+
+
+def masked_repr(value: object) -> str:
+    """The repr of a secret-named field: '***' for any value that is set."""
+    return repr(value) if value is None or isinstance(value, Unset) else "'***'"
+
+
+def masked_extras_repr(value: object, depth: int = 0) -> str:
+    """The repr of fields off the spec, with secret-named ones masked at any depth."""
+    if depth > _MAX_DEPTH:
+        return "..."
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(
+                f"{k!r}: "
+                + (
+                    masked_repr(v)
+                    if is_secret_name(str(k))
+                    else masked_extras_repr(v, depth + 1)
+                )
+                for k, v in value.items()
+            )
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(masked_extras_repr(v, depth + 1) for v in value) + "]"
+    return repr(value)

@@ -36,7 +36,6 @@ from ._exceptions import (
 )
 from ._logs import setup_logging_from_env as _setup_logging_from_env
 from ._redaction import RedactingFilter
-from ._redaction import install_model_reprs as _install_model_reprs
 from ._response import RawResponse
 from ._version import __version__
 
@@ -76,5 +75,4 @@ __all__ = [
     "__version__",
 ]
 
-_install_model_reprs()
 _setup_logging_from_env()

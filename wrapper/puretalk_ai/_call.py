@@ -20,7 +20,13 @@ from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, Pu
 from ._logs import logger
 from ._redaction import Secrets
 from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
-from ._transport import RequestParts, detached, redacted_request
+from ._transport import (
+    RequestParts,
+    certificate_problem,
+    detached,
+    failure_kind,
+    redacted_request,
+)
 
 __all__ = ["CallOptions", "Flow", "Send", "Sleep", "run_flow"]
 
@@ -102,10 +108,18 @@ def _transport_error(
 ) -> tuple[APIConnectionError, bool]:
     """The SDK error for a failed request and whether retrying it may help."""
     shown = redacted_request(request, secrets)
-    if isinstance(exc, httpx.TimeoutException):
+    kind = failure_kind(exc)
+    if kind == "timeout":
         return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request=shown), True
-    retryable = isinstance(exc, httpx.TransportError)
-    return APIConnectionError(f"Connection error ({type(exc).__name__}).", request=shown), retryable
+    if kind == "certificate":
+        # A certificate that failed verification fails again: never retried.
+        why = secrets.redact(certificate_problem(exc))
+        message = f"Connection error: certificate verification failed ({why})."
+        return APIConnectionError(message, request=shown), False
+    return (
+        APIConnectionError(f"Connection error ({type(exc).__name__}).", request=shown),
+        kind == "connection",
+    )
 
 
 def _path(request: httpx.Request) -> str:

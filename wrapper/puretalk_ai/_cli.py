@@ -12,6 +12,7 @@ import asyncio
 import collections
 import csv
 import difflib
+import functools
 import getpass
 import io
 import json
@@ -69,8 +70,7 @@ EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (as a SIGPIPE'd tool)
 
 # Input files are read whole, so they are capped; keys (JWTs included) fit well within a line.
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_LINE_CHARS = 16 * 1024
-csv.field_size_limit(MAX_LINE_CHARS)
+MAX_LINE_CHARS = 16 * 1024  # checked per line before parsing: csv's own limit is left alone
 
 
 class CliError(Exception):
@@ -507,7 +507,7 @@ async def _bulk(
         interrupted = True
         task.cancel("interrupted")  # a second Ctrl-C lands here too: no traceback
 
-    handled = _handle_signals(loop, interrupt)
+    restore_signals = _handle_signals(loop, interrupt)
     try:
         try:
             return await task, False, None
@@ -521,23 +521,33 @@ async def _bulk(
             return exc.update_results, False, journal.failed  # type: ignore[attr-defined]
     finally:
         progress.end()
-        for signum in handled:
-            loop.remove_signal_handler(signum)
+        for restore in restore_signals:
+            restore()
         await client.aclose()
         if journal is not None:
             await journal.aclose()
 
 
-def _handle_signals(loop: asyncio.AbstractEventLoop, interrupt: Any) -> list[int]:
-    """Ctrl-C and SIGTERM (kill, systemd, CI runners) both interrupt with a full report."""
-    handled: list[int] = []
+def _handle_signals(loop: asyncio.AbstractEventLoop, interrupt: Any) -> list[Any]:
+    """Ctrl-C and SIGTERM (kill, systemd, CI runners) both interrupt with a full report.
+
+    Returns the functions that put the previous handling back. Where the loop has no
+    signal handlers (Windows), a plain ``signal.signal`` handler hands the signal to the
+    loop instead; a signal the platform lacks is skipped.
+    """
+    undo: list[Any] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(signum, interrupt)
-        except (NotImplementedError, RuntimeError):  # no signal handlers (Windows)
+        except (NotImplementedError, RuntimeError):
+            try:
+                previous = signal.signal(signum, lambda *_: loop.call_soon_threadsafe(interrupt))
+            except (ValueError, OSError):  # not the main thread, or no such signal here
+                continue
+            undo.append(functools.partial(signal.signal, signum, previous))
             continue
-        handled.append(signum)
-    return handled
+        undo.append(functools.partial(loop.remove_signal_handler, signum))
+    return undo
 
 
 def load_seed(path: str | None) -> list[dict[str, Any]]:

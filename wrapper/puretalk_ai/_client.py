@@ -8,7 +8,7 @@ from typing import Any, Generic, Self, TypedDict, TypeVar, overload
 
 import httpx
 
-from puretalk_ai_openapi.models import Integration
+from puretalk_ai_openapi.models import Error, Integration
 from puretalk_ai_openapi.types import Response
 
 from ._call import CallOptions, Flow, Send, run_flow
@@ -24,7 +24,7 @@ from ._config import (
     to_timeout,
 )
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
-from ._redaction import Secrets
+from ._redaction import KeyRing, Secrets
 from ._request import request_parts, update_request_parts
 from ._response import RawResponse, UpdateParser
 from ._transport import AsyncSender, HttpBackend, SyncSender
@@ -46,6 +46,10 @@ class ClientOptions(TypedDict, total=False):
     strict_response_validation: bool
 
 
+# The most recent single-call keys a client's log filter masks; a bulk run's keys are all
+# held, however many, for as long as the run lasts (see KeyRing).
+MAX_CLIENT_KEYS = 1024
+
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _SenderT = TypeVar("_SenderT", SyncSender, AsyncSender)
 T = TypeVar("T")
@@ -60,6 +64,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     _sender: _SenderT
     _requested_backend: HttpBackend = "httpx"  # only AsyncPuretalk offers another
     _owns_http: bool
+    _keys: KeyRing  # what RedactingFilter masks for this client (and its copies)
 
     def __init__(
         self,
@@ -89,6 +94,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
         )
+        self._keys = KeyRing((self._config.api_key,), limit=MAX_CLIENT_KEYS)
         self._owns_http = http_client is None
         # Timeouts and redirects are set per request, so a user's client keeps its
         # transport and proxies but not its policies.
@@ -174,8 +180,10 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             copy._sender = self._sender
             copy._owns_http = False
         else:  # the own transport's proxy and the body cap depend on these
-            copy._sender = copy._make_sender(self._sender._user_client, self._sender.backend)
+            copy._sender = copy._make_sender(self._sender.user_client, self._sender.backend)
             copy._owns_http = copy._sender.owns_http
+        copy._keys = self._keys
+        copy._keys.add(copy._config.api_key)
         copy._init_resources()
         return copy
 
@@ -191,9 +199,11 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         extra_headers: Mapping[str, str] | None,
     ) -> CallOptions[Integration]:
         config = self._config
+        parts = update_request_parts(config, integration_id, api_key, extra_headers)
+        self._keys.add(api_key)
         return CallOptions(
             build_request=self._sender.build,
-            parts=update_request_parts(config, integration_id, api_key, extra_headers),
+            parts=parts,
             parse=UpdateParser(integration_id, config.strict_response_validation),
             secrets=Secrets((config.api_key, api_key)),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
@@ -211,11 +221,14 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         generated: dict[str, Any] = get_kwargs(*args, **kwargs)
         config = self._config
         method = str(generated["method"]).upper()
+        found: list[str] = secret_values(generated.get("json"))
+        for secret in found:
+            self._keys.add(secret)
         return CallOptions(
             build_request=self._sender.build,
             parts=request_parts(config, generated, {}),
             parse=OperationParser(parse_response),
-            secrets=Secrets((config.api_key, *secret_values(generated.get("json")))),
+            secrets=Secrets((config.api_key, *found)),
             timeout=config.timeout,
             max_retries=config.max_retries if method in IDEMPOTENT else 0,
             total_timeout=config.total_timeout,
@@ -255,7 +268,15 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
             except StopIteration as done:
                 return done.value  # type: ignore[no-any-return]
 
-    def call(self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any) -> T:
+    # The generated functions return ``Response[Error | Model]``; an error status raises
+    # here instead, so the first overload types the result as the success model alone.
+    @overload
+    def call(
+        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+    ) -> T: ...
+    @overload
+    def call(self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any) -> T: ...
+    def call(self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Run any generated operation with this client's safety net; its parsed 2xx body.
 
         ``operation`` is a function of a generated endpoint module (``sync_detailed``), and
@@ -266,9 +287,17 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
         """
         return self.call_raw(operation, *args, **kwargs).parse()
 
+    @overload
+    def call_raw(
+        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[T]: ...
+    @overload
     def call_raw(
         self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
-    ) -> RawResponse[T]:
+    ) -> RawResponse[T]: ...
+    def call_raw(
+        self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
         options = self._operation_options(operation, args, kwargs)
         response, parsed = self._run(run_flow(options))
@@ -345,9 +374,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
             if isinstance(step, Send):
                 outcome = await sender.send(step.request, step.wall)
             else:
-                import asyncio  # on first async use: sync-only users never import it
-
-                await asyncio.sleep(step.seconds)
+                await sender.sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -356,7 +383,19 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
 
     @overload
     async def call(
+        self,
+        operation: Callable[..., Awaitable[Response[Error | T]]],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> T: ...
+    @overload
+    async def call(
         self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+    ) -> T: ...
+    @overload
+    async def call(
+        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
     ) -> T: ...
     @overload
     async def call(
@@ -370,7 +409,19 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
 
     @overload
     async def call_raw(
+        self,
+        operation: Callable[..., Awaitable[Response[Error | T]]],
+        /,
+        *args: Any,
+        **kwargs: Any,
+    ) -> RawResponse[T]: ...
+    @overload
+    async def call_raw(
         self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+    ) -> RawResponse[T]: ...
+    @overload
+    async def call_raw(
+        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
     ) -> RawResponse[T]: ...
     @overload
     async def call_raw(

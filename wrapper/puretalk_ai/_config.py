@@ -13,7 +13,6 @@ import attrs
 import httpx
 
 from ._exceptions import PuretalkError
-from ._redaction import remember_secret
 from ._version import __version__
 
 __all__ = [
@@ -79,7 +78,6 @@ def resolve_api_key(api_key: str | None) -> str:
             "api_key must be visible ASCII (no spaces, control or non-ASCII characters); "
             "check for a stray character from copy-paste"
         )
-    remember_secret(api_key)
     return api_key
 
 

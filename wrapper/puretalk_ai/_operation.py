@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 
-from ._redaction import Secrets, is_secret_name, remember_secret
+from puretalk_ai_openapi.types import is_secret_name
+
+from ._redaction import Secrets
 from ._response import Parser, _invalid, success_body
 
 __all__ = ["OperationParser", "operation_functions", "secret_values"]
@@ -39,14 +41,13 @@ def operation_functions(operation: object) -> tuple[Callable[..., Any], Callable
 
 
 def secret_values(value: Any, depth: int = 0) -> list[str]:
-    """String values of secret-named fields in a request body, to redact and remember."""
+    """String values of secret-named fields in a request body, to redact."""
     found: list[str] = []
     if depth > 32:
         return found
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, str) and is_secret_name(str(key)):
-                remember_secret(item)
                 found.append(item)
             else:
                 found += secret_values(item, depth + 1)

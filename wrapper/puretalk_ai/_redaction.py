@@ -8,8 +8,9 @@ Three complementary rules:
   percent-encoded forms. The longest secret is masked first. Only secrets of at least
   ``MIN_SECRET_LENGTH`` characters are masked by value: a shorter one would mangle
   ordinary words (``i***tegratio***_id``);
-- by name: the reprs of the generated models show ``***`` for any field whose name looks
-  secret (``api_key``, ``token``, ...), whatever its length;
+- by name: fields whose name looks secret (``api_key``, ``token``, ...) are masked in
+  redacted JSON whatever their length; the generated models' reprs do the same, by the
+  rule the generator wrote into ``puretalk_ai_openapi.types`` (``is_secret_name``);
 - by carrier: keys travel through the SDK inside ``Secrets``, whose repr is masked, so an
   error tracker or ``pytest --showlocals`` reading frame locals sees ``Secrets(***)``.
 
@@ -22,14 +23,12 @@ import json
 import logging
 import re
 import threading
+import weakref
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-import attrs
-
-from puretalk_ai_openapi import models as _models
-from puretalk_ai_openapi.types import Unset
+from puretalk_ai_openapi.types import is_secret_name
 
 REDACTED = "***"
 SNIPPET_LIMIT = 200
@@ -37,12 +36,6 @@ MIN_SECRET_LENGTH = 8
 # Parsed JSON deeper than this is treated as not JSON: every walker here stays far from
 # Python's recursion limit, and no real API response nests this deep.
 MAX_JSON_DEPTH = 64
-
-_SECRET_NAME = re.compile(r"(?:^|_)(?:api_?key|key|secret|token|password|credentials?)$", re.I)
-
-
-def is_secret_name(name: str) -> bool:
-    return _SECRET_NAME.search(name) is not None
 
 
 def _forms(api_key: str) -> list[str]:
@@ -132,6 +125,23 @@ class Secrets:
             }
         return value
 
+    def mask_echoes(self, value: Any) -> Any:
+        """Parsed JSON with the secrets masked wherever a server echoed them, except in
+        secret-named fields (``data.api_key`` is where the key belongs). The same object
+        when nothing was echoed."""
+        if isinstance(value, str):
+            return self.redact(value) if self._values else value
+        if isinstance(value, list):
+            items = [self.mask_echoes(item) for item in value]
+            return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        if isinstance(value, dict):
+            masked = {
+                k: v if is_secret_name(str(k)) else self.mask_echoes(v) for k, v in value.items()
+            }
+            changed = any(masked[k] is not v for k, v in value.items())
+            return masked if changed else value
+        return value
+
     def redact_body(self, body: bytes) -> str:
         """A response body as redacted text: re-serialised JSON, or redacted raw text."""
         parsed, ok = loads_bounded(body)
@@ -180,37 +190,87 @@ def snippet(text: str, limit: int = SNIPPET_LIMIT) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
 
 
-# The secrets this process has handled lately, so that model reprs and the log filter can
-# mask them wherever a server echoes them. Bounded: old keys age out.
-MAX_REMEMBERED = 1024
-_remembered: dict[str, None] = {}
-_remembered_lock = threading.Lock()  # update_many's worker threads add keys concurrently
-_remembered_secrets: Secrets | None = None
+class KeyRing:
+    """The keys one client (or one bulk run) has handled, for ``RedactingFilter``.
+
+    Each client owns one, bounded to its ``limit`` most recent keys; a bulk run holds a
+    ring of every key of the run, unbounded, for as long as the run lasts, so no key of a
+    run ages out while its log records are written. Checking a text costs one set lookup
+    per character (an index of every form's first characters), whatever the number of
+    keys: a new key costs its own forms once, never a rebuild of the others.
+    """
+
+    __slots__ = ("__weakref__", "_index", "_keys", "_limit", "_lock")
+
+    def __init__(self, keys: Iterable[str] = (), limit: int | None = None) -> None:
+        self._keys: dict[str, tuple[str, ...]] = {}  # key -> its forms, oldest first
+        self._index: dict[str, dict[str, None]] = {}  # first chars of a form -> its keys
+        self._limit = limit
+        self._lock = threading.Lock()  # update_many's worker threads add keys concurrently
+        for key in keys:
+            self.add(key)
+        _live_rings.add(self)
+
+    def __repr__(self) -> str:
+        return f"KeyRing({len(self._keys)} keys: ***)"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("KeyRing cannot be pickled")
+
+    def add(self, key: str) -> None:
+        if len(key) < MIN_SECRET_LENGTH or key in self._keys:
+            return
+        forms = tuple(_forms(key))
+        with self._lock:
+            self._keys[key] = forms
+            for form in forms:
+                self._index.setdefault(form[:MIN_SECRET_LENGTH], {})[key] = None
+            if self._limit is not None and len(self._keys) > self._limit:
+                self._forget(next(iter(self._keys)))
+
+    def _forget(self, key: str) -> None:
+        for form in self._keys.pop(key):
+            keys = self._index.get(form[:MIN_SECRET_LENGTH])
+            if keys is not None:
+                keys.pop(key, None)
+                if not keys:
+                    del self._index[form[:MIN_SECRET_LENGTH]]
+
+    def close(self) -> None:
+        """Forget every key now (a bulk run's ring, when the run ends)."""
+        _live_rings.discard(self)
+        with self._lock:
+            self._keys.clear()
+            self._index.clear()
+
+    def _candidates(self, text: str, found: dict[str, None]) -> None:
+        index = self._index
+        for start in range(len(text) - MIN_SECRET_LENGTH + 1):
+            keys = index.get(text[start : start + MIN_SECRET_LENGTH])
+            if keys:
+                found.update(keys)
+
+    def redact(self, text: str) -> str:
+        """The text with every form of every key of this ring that it holds masked."""
+        if not self._index:
+            return text
+        found: dict[str, None] = {}
+        with self._lock:
+            self._candidates(text, found)
+            for decode in (_decode_u_escapes, _decode_percent):
+                decoded = decode(text)
+                if decoded != text:
+                    self._candidates(decoded, found)
+        return Secrets(found).redact(text) if found else text
 
 
-def remember_secret(api_key: str) -> None:
-    global _remembered_secrets
-    if api_key in _remembered or len(api_key) < MIN_SECRET_LENGTH:
-        return
-    with _remembered_lock:
-        _remembered[api_key] = None
-        if len(_remembered) > MAX_REMEMBERED:
-            del _remembered[next(iter(_remembered))]
-        _remembered_secrets = None
-
-
-def remembered() -> Secrets:
-    """The recently handled keys as one Secrets (rebuilt only when a new key arrives)."""
-    global _remembered_secrets
-    secrets = _remembered_secrets
-    if secrets is None:
-        with _remembered_lock:
-            secrets = _remembered_secrets = Secrets(tuple(_remembered))
-    return secrets
+# The rings of the clients and bulk runs alive now: RedactingFilter masks what they hold.
+# Weak: a client that is gone takes its keys with it.
+_live_rings: weakref.WeakSet[KeyRing] = weakref.WeakSet()
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that masks every key this process has handled, in any record.
+    """A logging filter that masks every key held by a live client or bulk run.
 
     Attach it to a handler (``handler.addFilter(RedactingFilter())``) to cover records of
     other libraries too, such as httpx and httpcore, which log response headers and reason
@@ -218,56 +278,26 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        secrets = remembered()
-        if not secrets:
+        rings = list(_live_rings)
+        if not rings:
             return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler's own error path
             return True
-        record.msg = secrets.redact(message)
+
+        def redact(text: str) -> str:
+            for ring in rings:
+                text = ring.redact(text)
+            return text
+
+        record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = secrets.redact(record.exc_text)
+            record.exc_text = redact(record.exc_text)
             record.exc_info = None
         if record.stack_info:
-            record.stack_info = secrets.redact(record.stack_info)
+            record.stack_info = redact(record.stack_info)
         return True
-
-
-def _masked(name: str, value: Any, secrets: Secrets) -> str:
-    if is_secret_name(name) and not isinstance(value, Unset) and value is not None:
-        return repr(REDACTED)
-    if isinstance(value, str):
-        return repr(secrets.redact(value))
-    if isinstance(value, dict) and json_depth_ok(value):
-        inner = ", ".join(
-            f"{_masked('', k, secrets)}: {_masked(str(k), v, secrets)}" for k, v in value.items()
-        )
-        return "{" + inner + "}"
-    if isinstance(value, list) and json_depth_ok(value):
-        return "[" + ", ".join(_masked("", item, secrets) for item in value) + "]"
-    if isinstance(value, dict | list):
-        return f"<{type(value).__name__} nested deeper than {MAX_JSON_DEPTH} levels>"
-    return repr(value)
-
-
-def _redacted_repr(self: Any) -> str:
-    # Unset fields and empty extras are left out: they are noise in logs and tracebacks.
-    secrets = remembered()
-    shown = (
-        (f.name, value)
-        for f in attrs.fields(type(self))
-        if not isinstance(value := getattr(self, f.name), Unset) and value != {}
-    )
-    fields = ", ".join(f"{name}={_masked(name, value, secrets)}" for name, value in shown)
-    return f"{type(self).__name__}({fields})"
-
-
-def install_model_reprs() -> None:
-    for name in _models.__all__:
-        cls = getattr(_models, name)
-        if attrs.has(cls):
-            setattr(cls, "__repr__", _redacted_repr)  # noqa: B010 - assigning a method

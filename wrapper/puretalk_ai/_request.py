@@ -12,7 +12,6 @@ from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
 from ._config import ClientConfig, check_headers, merge_headers
-from ._redaction import remember_secret
 from ._transport import RequestParts
 
 __all__ = ["check_api_key", "check_integration_id", "request_parts", "update_request_parts"]
@@ -53,7 +52,6 @@ def check_api_key(api_key: object, name: str = "api_key") -> str:
         api_key.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{name} cannot be encoded as UTF-8 (a lone surrogate)") from None
-    remember_secret(api_key)
     return api_key
 
 

@@ -159,6 +159,9 @@ class UpdateParser(Parser):
             return _invalid(
                 response, secrets, "it describes another integration than the one requested"
             )
+        # A key echoed into any other field is of no use there, and would show in every
+        # repr, log line and tracker event of the result: it is masked in the data itself.
+        results = secrets.mask_echoes(results)
         try:
             integration = Integration.from_dict(results)
             conform_model(integration)

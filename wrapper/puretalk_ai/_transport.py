@@ -10,8 +10,9 @@ Everything about the wire that the sync and async clients share is decided here,
 - a size cap on bodies, counted in decoded bytes: the SDK decodes gzip/deflate itself with
   bounded output, so a compression bomb stops at the cap too;
 - fork safety: after ``os.fork()`` the child never reuses the parent's connections;
-- the proxy policy of the wrapper's own transport: plain-http loopback never goes through
-  an environment proxy; https follows HTTPS_PROXY/ALL_PROXY/NO_PROXY;
+- the SDK's own clients are plain ``httpx.Client``/``AsyncClient`` objects, sent through
+  their public ``send`` (where tracing and mocking tools hook in); plain-http loopback
+  never goes through an environment proxy, https follows the environment as httpx does;
 - redacted copies of requests and responses for exceptions (no key, picklable).
 """
 
@@ -21,6 +22,7 @@ import contextlib
 import contextvars
 import datetime
 import os
+import ssl
 import threading
 import time
 import weakref
@@ -58,10 +60,12 @@ def _after_fork_in_child() -> None:
     _fork_generation += 1
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+# Windows has no fork (and no os.register_at_fork): there is nothing to protect there.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# --- the deadline-aware network backend -------------------------------------------------------
+# --- the wrapper's own httpx clients ------------------------------------------------------------
 
 # The monotonic time by which the current sync attempt must end; read by _deadline's
 # network backend on every socket operation of the wrapper's own transport.
@@ -69,32 +73,26 @@ deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "puretalk_ai_deadline", default=None
 )
 
-
-def environment_proxy(base_url: httpx.URL) -> str | None:
-    """The proxy for the wrapper's own transport: never for plain-http loopback."""
-    if base_url.scheme == "http":
-        return None  # plain http is only allowed on loopback (see _config)
-    import urllib.request  # only for https base URLs: it costs import time
-
-    proxies = urllib.request.getproxies_environment()
-    if urllib.request.proxy_bypass_environment(base_url.host, proxies):  # type: ignore[attr-defined]
-        return None
-    proxy = proxies.get(base_url.scheme) or proxies.get("all")
-    return proxy if not proxy or "://" in proxy else f"http://{proxy}"
+HttpBackend = Literal["httpx", "aiohttp"]
 
 
-def _own_sync_transport(base_url: httpx.URL) -> httpx.HTTPTransport:
+def _no_cookies() -> httpx.Cookies:
+    """A jar that keeps nothing: one rotation never sends what another was answered."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+
+
+def _sync_transport(proxy: httpx.Proxy | None = None) -> httpx.HTTPTransport:
     from ._deadline import DeadlineBackend  # httpcore is imported on first use, as by httpx
 
-    transport = httpx.HTTPTransport(proxy=environment_proxy(base_url))
+    transport = httpx.HTTPTransport(proxy=proxy)
     # httpx 0.28 (frozen) takes no network backend; its pool builds every connection
-    # through this attribute, so wrapping it here reaches every socket operation.
+    # through this attribute, so wrapping it here reaches every socket operation
+    # (tests/test_canaries.py fails first if a release moves it).
     pool = transport._pool
     pool._network_backend = DeadlineBackend(pool._network_backend)
     return transport
-
-
-HttpBackend = Literal["httpx", "aiohttp"]
 
 
 def aiohttp_available() -> bool:
@@ -104,8 +102,7 @@ def aiohttp_available() -> bool:
     return importlib.util.find_spec("httpx_aiohttp") is not None
 
 
-def _own_async_transport(base_url: httpx.URL, backend: HttpBackend) -> httpx.AsyncBaseTransport:
-    proxy = environment_proxy(base_url)
+def _async_transport(backend: HttpBackend, proxy: httpx.Proxy | None = None) -> Any:
     if backend == "aiohttp":
         try:
             from httpx_aiohttp import AiohttpTransport  # the `aiohttp` extra; imported on use
@@ -114,8 +111,57 @@ def _own_async_transport(base_url: httpx.URL, backend: HttpBackend) -> httpx.Asy
                 'http_backend="aiohttp" needs the extra: pip install "puretalk-ai[aiohttp]"'
             ) from None
         # aiohttp's own decompression is off in this transport: the seam decodes, bounded.
-        return AiohttpTransport(proxy=httpx.Proxy(proxy) if proxy else None)
+        return AiohttpTransport(proxy=proxy)
     return httpx.AsyncHTTPTransport(proxy=proxy)
+
+
+class _OwnClient(httpx.Client):
+    """The wrapper's own sync client: a plain ``httpx.Client``, so every tool that hooks
+    ``Client.send`` (Sentry, ddtrace, respx) sees its calls; proxies chosen by httpx itself
+    from the environment, each on a deadline-aware transport."""
+
+    # httpx builds its transports through these two methods (and reads the environment's
+    # proxies only when no transport is passed): overriding them is how the SDK's
+    # deadline-aware transport goes under httpx's own routing (tests/test_canaries.py).
+    def _init_transport(self, *_: Any, **__: Any) -> httpx.BaseTransport:
+        return _sync_transport()
+
+    def _init_proxy_transport(self, proxy: Any, *_: Any, **__: Any) -> httpx.BaseTransport:
+        return _sync_transport(proxy)
+
+
+class _OwnAsyncClient(httpx.AsyncClient):
+    """As ``_OwnClient``, for asyncio and trio; ``backend`` picks the transport."""
+
+    def __init__(self, backend: HttpBackend, **options: Any) -> None:
+        self.backend = backend  # set first: httpx builds the transports in __init__
+        super().__init__(**options)
+
+    def _init_transport(self, *_: Any, **__: Any) -> httpx.AsyncBaseTransport:
+        transport: httpx.AsyncBaseTransport = _async_transport(self.backend)
+        return transport
+
+    def _init_proxy_transport(self, proxy: Any, *_: Any, **__: Any) -> httpx.AsyncBaseTransport:
+        transport: httpx.AsyncBaseTransport = _async_transport(self.backend, proxy)
+        return transport
+
+
+def _own_client(base_url: httpx.URL, backend: HttpBackend | None) -> Any:
+    """The client the SDK makes when the user passes none.
+
+    Plain http is only allowed on loopback (see _config), and never goes through an
+    environment proxy; https follows HTTPS_PROXY/ALL_PROXY/NO_PROXY exactly as httpx does,
+    because httpx decides (``trust_env``). Redirects are never followed; cookies never kept.
+    """
+    trust_env = base_url.scheme == "https"
+    options: dict[str, Any] = {
+        "trust_env": trust_env,
+        "follow_redirects": False,
+        "cookies": _no_cookies(),
+    }
+    if backend is None:
+        return _OwnClient(**options)
+    return _OwnAsyncClient(backend, **options)
 
 
 # --- reading a body, bounded --------------------------------------------------------------------
@@ -245,7 +291,8 @@ def _expired(request: httpx.Request) -> httpx.ReadTimeout:
 
 
 class _Sender:
-    """What both senders share: owning or borrowing the httpx client, fork and close checks."""
+    """What both senders share: the httpx client (the SDK's own, or the user's), the fork
+    and close checks. Both send through the client's public ``send``."""
 
     def __init__(
         self,
@@ -256,30 +303,35 @@ class _Sender:
     ) -> None:
         self._base_url = httpx.URL(base_url)
         self.backend = backend
-        self._user_client = http_client
+        self._owned = http_client is None
         self._limit = max_response_bytes
         self._generation = _fork_generation
         self._lock = threading.Lock()
         self._closed = False
-        self._transport: Any = None if http_client is not None else self._new_transport()
-        # A sync pool is closed when the last client using it goes away (httpx.Client does
-        # not); async pools close only with aclose(), in a running loop, so for them
+        self._client: Any = http_client if http_client is not None else self._new_client()
+        # The own sync client is closed when the last SDK client using it goes away (httpx
+        # does not); async ones close only with aclose(), in a running loop, so for them
         # _close_quietly finds no close() and does nothing.
-        if self._transport is not None:
-            self._finalizer: Any = weakref.finalize(self, _close_quietly, self._transport)
+        if self._owned:
+            self._finalizer: Any = weakref.finalize(self, _close_quietly, self._client)
 
-    def _new_transport(self) -> Any:
+    def _new_client(self) -> Any:
         raise NotImplementedError
 
     @property
     def owns_http(self) -> bool:
-        return self._user_client is None
+        return self._owned
+
+    @property
+    def user_client(self) -> Any:
+        """The ``http_client`` the user passed, or None."""
+        return None if self._owned else self._client
 
     def build(self, parts: RequestParts, timeout: httpx.Timeout) -> httpx.Request:
-        """The request: directly on the own transport, via build_request on a user's client
+        """The request: ready-made for the own client, via build_request on a user's client
         (so its headers, cookies and event hooks still apply)."""
-        if self._user_client is not None:
-            request: httpx.Request = self._user_client.build_request(
+        if not self._owned:
+            request: httpx.Request = self._client.build_request(
                 parts.method,
                 parts.url,
                 content=parts.content,
@@ -287,8 +339,8 @@ class _Sender:
                 timeout=timeout,
             )
             return request
-        # The own transport gets the request ready-made: Host is in the pre-merged headers,
-        # the body is a ready stream, so httpx has nothing to encode or prepare per call.
+        # Host is in the pre-merged headers and the body is a ready stream, so httpx has
+        # nothing to encode or merge per call.
         request = httpx.Request(
             parts.method,
             parts.url,
@@ -302,14 +354,14 @@ class _Sender:
 
     @property
     def is_closed(self) -> bool:
-        return self._closed or (self._user_client is not None and self._user_client.is_closed)
+        return self._closed or self._client.is_closed
 
     def check_usable(self) -> None:
         """Raise, before anything is sent, when this sender must not send."""
         if self.is_closed:
             raise PuretalkError("the client is closed; create a new one")
         if self._generation != _fork_generation:
-            if self._user_client is not None:
+            if not self._owned:
                 raise PuretalkError(
                     "this http_client was created before os.fork(); its connections belong "
                     "to the parent. Create the client (and its http_client) in the child"
@@ -319,13 +371,13 @@ class _Sender:
                     # The parent's sockets are left alone (the parent still uses them);
                     # the child gets a pool of its own.
                     self._finalizer.detach()
-                    self._transport = self._new_transport()
-                    self._finalizer = weakref.finalize(self, _close_quietly, self._transport)
+                    self._client = self._new_client()
+                    self._finalizer = weakref.finalize(self, _close_quietly, self._client)
                     self._generation = _fork_generation
 
 
-def _close_quietly(transport: Any) -> None:
-    close = getattr(transport, "close", None)
+def _close_quietly(client: Any) -> None:
+    close = getattr(client, "close", None)
     if close is not None:
         # At exit, a pool that cannot close is no news.
         with contextlib.suppress(Exception):
@@ -354,10 +406,11 @@ class RequestParts:
 
 
 class SyncSender(_Sender):
-    """Sends with the wrapper's own deadline-aware transport, or a user's httpx.Client."""
+    """Sends with the wrapper's own deadline-aware client, or a user's httpx.Client."""
 
-    def _new_transport(self) -> httpx.HTTPTransport:
-        return _own_sync_transport(self._base_url)
+    def _new_client(self) -> httpx.Client:
+        client: httpx.Client = _own_client(self._base_url, None)
+        return client
 
     def send(self, request: httpx.Request, wall: float | None) -> httpx.Response | Exception:
         """The complete response, or the exception that stood for it (returned, not raised)."""
@@ -365,10 +418,7 @@ class SyncSender(_Sender):
         deadline = None if wall is None else started + wall
         token = deadline_var.set(deadline)
         try:
-            if self._user_client is None:
-                response = self._transport.handle_request(request)
-            else:
-                response = self._user_client.send(request, stream=True, follow_redirects=False)
+            response = self._client.send(request, stream=True, follow_redirects=False)
             try:
                 reader = BodyReader(response, self._limit, deadline)
                 if reader.wants_more:
@@ -387,50 +437,158 @@ class SyncSender(_Sender):
 
     def close(self) -> None:
         self._closed = True
-        if self._transport is not None:
+        if self._owned:
             self._finalizer.detach()
-            self._transport.close()
+            self._client.close()
+
+
+def _running_asyncio_loop() -> Any:
+    """The running asyncio loop, or None (under trio)."""
+    import asyncio  # on first async use: sync-only users never import it
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _current_event_loop() -> Any:
+    """What identifies the running event loop: asyncio's loop, or trio's token."""
+    loop = _running_asyncio_loop()
+    if loop is not None:
+        return loop
+    import sys
+
+    trio = sys.modules.get("trio")
+    return trio.lowlevel.current_trio_token() if trio is not None else None
 
 
 class AsyncSender(_Sender):
-    """Sends with the wrapper's own transport or a user's httpx.AsyncClient, under a
-    deadline enforced by asyncio's cancellation."""
+    """Sends with the wrapper's own client or a user's httpx.AsyncClient, under a deadline
+    enforced by cancellation (asyncio's, or anyio's under trio, as httpx itself runs)."""
 
-    def _new_transport(self) -> httpx.AsyncBaseTransport:
-        return _own_async_transport(self._base_url, self.backend)
+    _loop: Any = None  # a weak reference to the event loop of the first request
+
+    def _new_client(self) -> httpx.AsyncClient:
+        client: httpx.AsyncClient = _own_client(self._base_url, self.backend)
+        return client
+
+    def check_usable(self) -> None:
+        super().check_usable()
+        loop = _current_event_loop()
+        if self.backend == "aiohttp" and _running_asyncio_loop() is None:
+            raise PuretalkError(
+                'http_backend="aiohttp" runs on asyncio only; under trio, use the default '
+                'http_backend="httpx"'
+            )
+        if self._loop is None:
+            self._loop = weakref.ref(loop)
+        elif self._loop() is not loop:
+            raise PuretalkError(
+                "this async client was first used in another event loop, and its "
+                "connections belong to that loop; create the client inside the event loop "
+                "that uses it (one per asyncio.run or trio.run)"
+            )
+
+    async def sleep(self, seconds: float) -> None:
+        if _running_asyncio_loop() is not None:
+            import asyncio
+
+            await asyncio.sleep(seconds)
+        else:
+            import anyio
+
+            await anyio.sleep(seconds)
 
     async def send(self, request: httpx.Request, wall: float | None) -> httpx.Response | Exception:
-        import asyncio
-
         started = time.monotonic()
         deadline = None if wall is None else started + wall
         try:
-            async with asyncio.timeout(wall):
-                if self._user_client is None:
-                    response = await self._transport.handle_async_request(request)
-                else:
-                    response = await self._user_client.send(
-                        request, stream=True, follow_redirects=False
-                    )
-                try:
-                    reader = BodyReader(response, self._limit, deadline)
-                    if reader.wants_more:
-                        async for raw in response.aiter_raw():
-                            if reader.feed(raw):
-                                break
-                finally:
-                    await response.aclose()
+            if _running_asyncio_loop() is not None:
+                import asyncio
+
+                async with asyncio.timeout(wall):
+                    response, reader = await self._exchange(request, deadline)
+            else:
+                import anyio
+
+                with anyio.fail_after(wall):
+                    response, reader = await self._exchange(request, deadline)
             return _complete(response, reader, request, started)
         except (TimeoutError, _Expired):
             return _expired(request)
         except Exception as exc:  # httpx's errors, and whatever else a transport raises
             return exc
 
+    async def _exchange(
+        self, request: httpx.Request, deadline: float | None
+    ) -> tuple[httpx.Response, BodyReader]:
+        response = await self._client.send(request, stream=True, follow_redirects=False)
+        try:
+            reader = BodyReader(response, self._limit, deadline)
+            if reader.wants_more:
+                async for raw in response.aiter_raw():
+                    if reader.feed(raw):
+                        break
+        finally:
+            await response.aclose()
+        return response, reader
+
     async def aclose(self) -> None:
         self._closed = True
-        if self._transport is not None:
+        if self._owned:
             self._finalizer.detach()
-            await self._transport.aclose()
+            await self._client.aclose()
+
+
+# --- what a failed send was --------------------------------------------------------------------
+
+FailureKind = Literal["timeout", "certificate", "connection", "other"]
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 16:  # a cycle or a runaway chain ends here
+        yield current
+        seen += 1
+        current = current.__cause__ or current.__context__
+
+
+def failure_kind(exc: Exception) -> FailureKind:
+    """What a send that raised ``exc`` ran into, the same on every backend.
+
+    - a certificate that failed verification (it will not verify on a retry either);
+    - a timeout: httpx's, or a real one under httpx-aiohttp, which maps *every* aiohttp
+      connection error (a dropped connection too) to ``ConnectTimeout``: its cause tells;
+    - any other transport error is a connection problem; anything else is "other".
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError) or (
+            type(cause).__name__ == "ClientConnectorCertificateError"  # aiohttp's
+        ):
+            return "certificate"
+    if isinstance(exc, httpx.TimeoutException):
+        mapped = exc.__cause__
+        from_aiohttp = mapped is not None and type(mapped).__module__.startswith("aiohttp")
+        if from_aiohttp and not isinstance(mapped, TimeoutError):
+            return "connection"
+        return "timeout"
+    if isinstance(exc, httpx.TransportError):
+        return "connection"
+    return "other"
+
+
+def certificate_problem(exc: Exception) -> str:
+    """The verifier's own words (``self-signed certificate``), or a plain fallback."""
+    for cause in _causes(exc):
+        # aiohttp's error carries the ssl one as ``certificate_error``.
+        error = getattr(cause, "certificate_error", cause)
+        if isinstance(error, ssl.SSLCertVerificationError):
+            why = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+            if why:
+                return str(why)
+    return "unknown reason"
 
 
 # --- redacted copies for exceptions ---------------------------------------------------------

@@ -6,6 +6,8 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import masked_extras_repr
+
 T = TypeVar("T", bound="Error")
 
 
@@ -19,7 +21,9 @@ class Error:
 
     err: bool
     msg: str
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any] = _attrs_field(
+        init=False, factory=dict, repr=masked_extras_repr
+    )
 
     def to_dict(self) -> dict[str, Any]:
         err = self.err

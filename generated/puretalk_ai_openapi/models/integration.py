@@ -8,7 +8,7 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, masked_extras_repr
 
 if TYPE_CHECKING:
     from ..models.integration_data import IntegrationData
@@ -42,7 +42,9 @@ class Integration:
     is_custom_tool: bool | Unset = UNSET
     created_at: datetime.datetime | Unset = UNSET
     updated_at: datetime.datetime | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any] = _attrs_field(
+        init=False, factory=dict, repr=masked_extras_repr
+    )
 
     def to_dict(self) -> dict[str, Any]:
         integration_id: str | Unset = UNSET

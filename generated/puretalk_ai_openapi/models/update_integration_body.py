@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, masked_extras_repr
 
 if TYPE_CHECKING:
     from ..models.update_integration_body_data import UpdateIntegrationBodyData
@@ -23,7 +23,9 @@ class UpdateIntegrationBody:
     """
 
     data: UpdateIntegrationBodyData | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any] = _attrs_field(
+        init=False, factory=dict, repr=masked_extras_repr
+    )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] | Unset = UNSET

@@ -6,7 +6,7 @@ from typing import Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, masked_extras_repr, masked_repr
 
 T = TypeVar("T", bound="UpdateIntegrationBodyData")
 
@@ -18,8 +18,10 @@ class UpdateIntegrationBodyData:
         api_key (str | Unset):
     """
 
-    api_key: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    api_key: str | Unset = _attrs_field(default=UNSET, repr=masked_repr)
+    additional_properties: dict[str, Any] = _attrs_field(
+        init=False, factory=dict, repr=masked_extras_repr
+    )
 
     def to_dict(self) -> dict[str, Any]:
         api_key = self.api_key

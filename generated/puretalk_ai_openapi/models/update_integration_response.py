@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
+from ..types import UNSET, Unset, masked_extras_repr
 
 if TYPE_CHECKING:
     from ..models.integration import Integration
@@ -27,7 +27,9 @@ class UpdateIntegrationResponse:
     msg: str | Unset = UNSET
     err: bool | Unset = UNSET
     results: Integration | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, Any] = _attrs_field(
+        init=False, factory=dict, repr=masked_extras_repr
+    )
 
     def to_dict(self) -> dict[str, Any]:
         msg = self.msg

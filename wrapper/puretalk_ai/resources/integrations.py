@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from puretalk_ai_openapi.models import Integration
@@ -23,6 +23,7 @@ from .._bulk import (
 )
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
+from .._redaction import KeyRing
 from .._response import RawResponse
 
 if TYPE_CHECKING:
@@ -94,7 +95,18 @@ class Integrations:
                 item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
             )
 
-        return _drive_sync(planned, call, on_start, on_result)
+        with _run_keys(planned):
+            return _drive_sync(planned, call, on_start, on_result)
+
+
+@contextlib.contextmanager
+def _run_keys(runner: BulkRunner) -> Iterator[None]:
+    """Every key of the run masked by RedactingFilter until the run ends (none ages out)."""
+    ring = KeyRing(item.key.api_key for item in runner.items)
+    try:
+        yield
+    finally:
+        ring.close()
 
 
 def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
@@ -256,7 +268,8 @@ class AsyncIntegrations:
                 item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
             )
 
-        return await _drive_async(planned, call, on_start, on_result)
+        with _run_keys(planned):
+            return await _drive_async(planned, call, on_start, on_result)
 
 
 async def _drive_async(
@@ -265,13 +278,19 @@ async def _drive_async(
     on_start: StartCallback | None,
     on_result: ResultCallback | None,
 ) -> list[UpdateResult]:
-    import asyncio  # only async users pay for it
+    # anyio, as httpx itself: the same driver runs under asyncio and trio.
+    import anyio
 
-    wake = asyncio.Event()
+    wake = anyio.Event()  # set (and replaced) whenever an update ends or a callback raises
+
+    def rouse() -> None:
+        nonlocal wake
+        wake.set()
+        wake = anyio.Event()
 
     def raised(exc: Exception) -> None:
         runner.callback_raised(exc)
-        wake.set()
+        rouse()
 
     def callback(function: Callable[[Any], Any], argument: Any) -> None:
         try:
@@ -297,9 +316,9 @@ async def _drive_async(
             if step is None:
                 return
             if isinstance(step, float):
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), step)
+                event = wake
+                with anyio.move_on_after(step):
+                    await event.wait()
                 continue
             if on_start is not None and not await started(step.integration_id):
                 runner.withdraw(step)  # its on_start raised: this update is not sent
@@ -309,20 +328,20 @@ async def _drive_async(
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             result = runner.finish(step, outcome, time.monotonic())
-            wake.set()
+            rouse()
             if result is not None and on_result is not None:
                 callback(on_result, result)
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(runner.workers)]
     try:
-        await asyncio.gather(*tasks)
-    except BaseException as exc:  # CancelledError (or KeyboardInterrupt) stays itself
+        async with anyio.create_task_group() as group:
+            for _ in range(runner.workers):
+                group.start_soon(worker)
+    except BaseException as exc:  # a cancellation (or KeyboardInterrupt) stays itself
         # task.cancel("interrupted") (the CLI's Ctrl-C) names its reason; else "cancelled".
-        said = exc.args[0] if isinstance(exc, asyncio.CancelledError) and exc.args else None
+        said = (
+            exc.args[0] if exc.args and isinstance(exc, anyio.get_cancelled_exc_class()) else None
+        )
         runner.stop(said if isinstance(said, str) else "cancelled")
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         raise attach_results(exc, runner.results()) from None
     return runner.outcome()
 
