@@ -240,18 +240,22 @@ async def _bulk_fast(base_url: str, n: int, concurrency: int) -> float:
 
 
 async def _bulk_wrapper(
-    base_url: str, n: int, concurrency: int, backend: Literal["httpx", "aiohttp"] = "httpx"
+    base_url: str,
+    n: int,
+    concurrency: int,
+    backend: Literal["httpx", "aiohttp"] = "httpx",
+    distinct_keys: bool = False,
 ) -> float:
     from puretalk_ai import AsyncPuretalk
 
     ids = [f"{INTEGRATION_ID[:-6]}{i:06d}" for i in range(n)]
+    # Distinct keys: every update brings a key the log filter has not seen (a real rotation).
+    keys = {i: f"{NEW_KEY}-{i}" if distinct_keys else NEW_KEY for i in ids}
     async with AsyncPuretalk(api_key=CALLER_KEY, base_url=base_url, http_backend=backend) as client:
         warm = {i: NEW_KEY for i in ids[:concurrency]}
         await client.integrations.update_many(warm, concurrency=concurrency)
         started = time.perf_counter()
-        results = await client.integrations.update_many(
-            {i: NEW_KEY for i in ids}, concurrency=concurrency
-        )
+        results = await client.integrations.update_many(keys, concurrency=concurrency)
         elapsed = time.perf_counter() - started
     if not all(r.ok for r in results):
         raise RuntimeError("bulk updates failed during the benchmark")
@@ -278,6 +282,31 @@ def bench_bulk(
     figures = {name: statistics.median(values) for name, values in samples.items()}
     figures["server_cpu_share"] = max(shares)
     return figures
+
+
+def bench_debug_log(base_url: str, n: int, rounds: int) -> float:
+    """How much slower a bulk rotation of `n` distinct keys runs with PURETALK_LOG=debug's
+    handler (to a null stream, so only the SDK's cost counts): median over alternating
+    rounds, as a ratio (1.0: no cost)."""
+    import logging
+
+    from puretalk_ai._logs import log_handler, logger
+
+    samples: dict[bool, list[float]] = {False: [], True: []}
+    with open(os.devnull, "w", encoding="utf-8") as null:
+        handler = log_handler(null)
+        for round_ in range(rounds):
+            for debug in (False, True) if round_ % 2 == 0 else (True, False):
+                if debug:
+                    logger.addHandler(handler)
+                    logger.setLevel(logging.DEBUG)
+                try:
+                    rate = asyncio.run(_bulk_wrapper(base_url, n, 32, distinct_keys=True))
+                finally:
+                    logger.removeHandler(handler)
+                    logger.setLevel(logging.NOTSET)
+                samples[debug].append(rate)
+    return statistics.median(samples[False]) / statistics.median(samples[True])
 
 
 def import_time(module: str) -> float:
@@ -330,8 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         _run_server()
         return 0
-    n, rounds, bulk_n, imports, rss_calls = (
-        (50, 2, 64, 3, 500) if args.quick else (1000, 5, 640, 15, 20_000)
+    n, rounds, bulk_n, imports, rss_calls, debug_n = (
+        (50, 2, 64, 3, 500, 64) if args.quick else (1000, 5, 640, 15, 20_000, 3000)
     )
     server, base_url = start_server()
     try:
@@ -339,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         bulk = bench_bulk(base_url, server.pid, bulk_n, max(2, rounds - 2))
         imported = bench_import(imports)
         growth = bench_rss(base_url, rss_calls)
+        debug_slowdown = bench_debug_log(base_url, debug_n, max(2, rounds - 2))
     finally:
         server.kill()
         server.wait(timeout=10)
@@ -363,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         "async_bulk_fast_vs_aiohttp": bulk["fast"] / bulk["aiohttp"],
         "import_vs_httpx": imported["puretalk_ai"] / imported["httpx"],
         "rss_growth_mib": growth,
+        "bulk_debug_log_slowdown": debug_slowdown,
     }
     for name, value in figures.items():
         print(f"{name}: {value:.3f}")

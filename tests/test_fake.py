@@ -141,7 +141,22 @@ def test_a_body_that_breaks_the_spec_is_422(body: bytes) -> None:
 def test_other_routes_and_methods() -> None:
     fake = seeded()
     auth = {"x-api-key": CALLER_KEY}
-    assert fake.handle("GET", f"/api/ruth-connect/integrations/{ID}", auth, b"").status == 405
+    one = f"/api/ruth-connect/integrations/{ID}"
+    fetched = fake.handle("GET", one, auth, b"")
+    assert fetched.status == 200
+    assert json.loads(fetched.body)["results"]["integration_id"] == ID
+    assert fake.handle("POST", one, auth, b"").status == 405
+    assert fake.handle("PUT", one, auth, b"").status == 405
+    assert fake.handle("PATCH", "/api/ruth-connect/integrations", auth, b"").status == 405
+    assert fake.handle("GET", one, {"x-api-key": "wrong-key-123"}, b"").status == 401
+    assert fake.handle("GET", "/api/ruth-connect/integrations?limit=0", auth, b"").status == 422
+    listed = json.loads(fake.handle("GET", "/api/ruth-connect/integrations", auth, b"").body)
+    assert [i["integration_id"] for i in listed["results"]] == [ID]
+    assert listed["total"] == 1
+    assert fake.handle("DELETE", one, auth, b"").status == 200
+    assert fake.handle("GET", one, auth, b"").status == 404
+    assert fake.handle("DELETE", one, auth, b"").status == 404
+    assert fake.handle("GET", "/api/other", auth, b"").status == 404
     assert fake.handle("PATCH", "/api/ruth-connect/integrations/", auth, b"").status == 404
     assert fake.handle("PATCH", "/api/ruth-connect/integrations/a/b", auth, b"").status == 404
 

@@ -230,6 +230,25 @@ def test_generated_operations_get_the_same_error_hygiene(
     assert limited.value.retry_after == 0.001
 
 
+def test_the_fake_serves_every_generated_operation(fixture_api: ModuleType) -> None:
+    # Downstream tests can exercise what client.call makes callable against the shipped fake.
+    list_op, delete_op = _ops(fixture_api)
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for n, integration_id in enumerate(IDS):
+        fake.add_integration(integration_id=integration_id, app_name=f"app-{n}")
+    with fake.serve() as served, Puretalk(api_key=CALLER_KEY, base_url=served.base_url) as c:
+        page = c.call(list_op.sync_detailed, page=2, limit=2)
+        done = c.call(delete_op.sync_detailed, IDS[0])
+        with pytest.raises(NotFoundError):
+            c.call(delete_op.sync_detailed, IDS[0])
+        rest = c.call(list_op.sync_detailed, page=1, limit=10)
+    assert [str(i.integration_id) for i in page.results] == IDS[2:4]
+    assert page.total == len(IDS)
+    assert done.err is False
+    assert [str(i.integration_id) for i in rest.results] == IDS[1:]
+    assert IDS[0] not in fake.integrations
+
+
 def test_call_refuses_what_is_not_a_generated_operation() -> None:
     with Puretalk(api_key=CALLER_KEY) as client, pytest.raises(TypeError, match="generated"):
         client.call(print)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TextIO
 
 logger = logging.getLogger("puretalk_ai")
 
@@ -16,18 +17,24 @@ LOG_ENV = "PURETALK_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
 
+def log_handler(stream: TextIO | None = None) -> logging.Handler:
+    """The handler PURETALK_LOG adds: formatted lines on `stream` (stderr), keys masked."""
+    from ._redaction import RedactingFilter
+
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    return handler
+
+
 def setup_logging_from_env() -> None:
     """PURETALK_LOG=debug|info adds a stderr handler, once."""
     level = _LEVELS.get(os.environ.get(LOG_ENV, "").strip().lower())
     if level is None or any(getattr(h, "_puretalk", False) for h in logger.handlers):
         return
-    from ._redaction import RedactingFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(
-        logging.Formatter("[%(asctime)s %(levelname)s %(name)s] %(message)s", "%Y-%m-%d %H:%M:%S")
-    )
+    handler = log_handler()
     handler._puretalk = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(level)

@@ -19,6 +19,7 @@ JSON object keys are never changed, so masked output still parses to the same sh
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -31,6 +32,14 @@ from urllib.parse import quote, quote_plus
 from puretalk_ai_openapi.types import is_secret_name
 
 REDACTED = "***"
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: object) -> bool:
+    """is_secret_name, remembered: a response's field names repeat on every call."""
+    return is_secret_name(str(name))
+
+
 SNIPPET_LIMIT = 200
 MIN_SECRET_LENGTH = 8
 # Parsed JSON deeper than this is treated as not JSON: every walker here stays far from
@@ -125,21 +134,27 @@ class Secrets:
             }
         return value
 
-    def mask_echoes(self, value: Any) -> Any:
+    def mask_echoes(self, value: Any, depth: int = 0) -> Any:
         """Parsed JSON with the secrets masked wherever a server echoed them, except in
         secret-named fields (``data.api_key`` is where the key belongs). The same object
-        when nothing was echoed."""
+        when nothing was echoed: the common case costs one substring check per string."""
+        if not self._values or depth > MAX_JSON_DEPTH:
+            return value
         if isinstance(value, str):
-            return self.redact(value) if self._values else value
+            # JSON escapes are decoded by the parser: a plain echo is the raw key. A string
+            # with % or \\ may hold an encoded one: the full redaction decides.
+            if "%" in value or "\\" in value or any(k in value for k in self._values):
+                return self.redact(value)
+            return value
         if isinstance(value, list):
-            items = [self.mask_echoes(item) for item in value]
+            items = [self.mask_echoes(item, depth + 1) for item in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         if isinstance(value, dict):
             masked = {
-                k: v if is_secret_name(str(k)) else self.mask_echoes(v) for k, v in value.items()
+                k: v if _secret_name(k) else self.mask_echoes(v, depth + 1)
+                for k, v in value.items()
             }
-            changed = any(masked[k] is not v for k, v in value.items())
-            return masked if changed else value
+            return masked if any(masked[k] is not v for k, v in value.items()) else value
         return value
 
     def redact_body(self, body: bytes) -> str:

@@ -76,11 +76,30 @@ deadline_var: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 HttpBackend = Literal["httpx", "aiohttp"]
 
 
-def _no_cookies() -> httpx.Cookies:
-    """A jar that keeps nothing: one rotation never sends what another was answered."""
-    from http.cookiejar import CookieJar, DefaultCookiePolicy
+class _KeepNothing(httpx.Cookies):
+    """A cookie jar that keeps nothing, at no cost: one rotation never sends what another
+    was answered, and no response pays for cookie parsing it never needs."""
 
-    return httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])))
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        pass
+
+
+_NO_COOKIES = _KeepNothing()
+
+
+class _WithoutCookies:
+    """For the SDK's own clients: ``cookies`` is always the jar that keeps nothing."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        pass  # httpx's __init__ sets it: nothing to keep
 
 
 def _sync_transport(proxy: httpx.Proxy | None = None) -> httpx.HTTPTransport:
@@ -115,7 +134,7 @@ def _async_transport(backend: HttpBackend, proxy: httpx.Proxy | None = None) -> 
     return httpx.AsyncHTTPTransport(proxy=proxy)
 
 
-class _OwnClient(httpx.Client):
+class _OwnClient(_WithoutCookies, httpx.Client):
     """The wrapper's own sync client: a plain ``httpx.Client``, so every tool that hooks
     ``Client.send`` (Sentry, ddtrace, respx) sees its calls; proxies chosen by httpx itself
     from the environment, each on a deadline-aware transport."""
@@ -130,7 +149,7 @@ class _OwnClient(httpx.Client):
         return _sync_transport(proxy)
 
 
-class _OwnAsyncClient(httpx.AsyncClient):
+class _OwnAsyncClient(_WithoutCookies, httpx.AsyncClient):
     """As ``_OwnClient``, for asyncio and trio; ``backend`` picks the transport."""
 
     def __init__(self, backend: HttpBackend, **options: Any) -> None:
@@ -157,7 +176,6 @@ def _own_client(base_url: httpx.URL, backend: HttpBackend | None) -> Any:
     options: dict[str, Any] = {
         "trust_env": trust_env,
         "follow_redirects": False,
-        "cookies": _no_cookies(),
     }
     if backend is None:
         return _OwnClient(**options)

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Unpack
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import attrs
 
@@ -385,15 +385,59 @@ class FakePuretalk:
         return answer
 
     def _route(self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes) -> Answer:
-        path = raw_path.split("?", 1)[0]
-        prefix = self.base_path + _ROUTE
-        segment = path[len(prefix) :] if path.startswith(prefix) else ""
-        if not segment or "/" in segment:
+        """The integration resource, as the generated client reaches it: PATCH (the spec's
+        one operation), GET and DELETE of one integration, GET of the collection (paged by
+        ``page``/``limit``). Anything else is 404; a wrong key 401; another method 405."""
+        path, _, query = raw_path.partition("?")
+        collection = self.base_path + _ROUTE.rstrip("/")
+        if path == collection:
+            segment = None
+        elif path.startswith(collection + "/") and "/" not in path[len(collection) + 1 :]:
+            segment = path[len(collection) + 1 :]
+            if not segment:
+                return _error(404, "Route not found")
+        else:
             return _error(404, "Route not found")
-        if method != "PATCH":
+        allowed = ("GET",) if segment is None else ("GET", "PATCH", "DELETE")
+        if method not in allowed:
             return _error(405, "Method not allowed")
         if headers.get("x-api-key") != self._api_key:
             return _error(401, "Unauthorized: missing or invalid X-API-KEY")
+        if segment is None:
+            return self._list(query)
+        integration_id = unquote(segment).lower()
+        integration = self.integrations.get(integration_id)
+        if method == "PATCH":
+            return self._update(integration, body)
+        if integration is None:
+            return _error(404, "Integration not found")
+        if method == "DELETE":
+            del self.integrations[integration_id]
+            return _ok("Integration deleted successfully", integration.to_json())
+        return _ok("Integration fetched successfully", integration.to_json())
+
+    def _list(self, query: str) -> Answer:
+        params = {k: v[-1] for k, v in parse_qs(query).items()}
+        try:
+            page, limit = int(params.get("page", "1")), int(params.get("limit", "20"))
+        except ValueError:
+            return _error(422, "page and limit must be integers")
+        if page < 1 or not 1 <= limit <= 100:
+            return _error(422, "page must be >= 1 and limit between 1 and 100")
+        stored = list(self.integrations.values())
+        chunk = stored[(page - 1) * limit : page * limit]
+        return _json_answer(
+            200,
+            {
+                "msg": "Integrations fetched successfully",
+                "err": False,
+                "page": page,
+                "total": len(stored),
+                "results": [i.to_json() for i in chunk],
+            },
+        )
+
+    def _update(self, integration: FakeIntegration | None, body: bytes) -> Answer:
         try:
             payload = json.loads(body)
         except ValueError:
@@ -401,7 +445,6 @@ class FakePuretalk:
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, dict) or not isinstance(data.get("api_key"), str):
             return _error(422, "Request body must be {'data': {'api_key': <string>}}")
-        integration = self.integrations.get(unquote(segment).lower())
         if integration is None:
             return _error(404, "Integration not found")
         integration.api_key = data["api_key"]
@@ -410,11 +453,8 @@ class FakePuretalk:
         integration.updated_at = max(
             now, integration.updated_at + datetime.timedelta(microseconds=1)
         )
-        return _json_answer(
-            200,
-            {
-                "msg": "Integration updated successfully",
-                "err": False,
-                "results": integration.to_json(),
-            },
-        )
+        return _ok("Integration updated successfully", integration.to_json())
+
+
+def _ok(msg: str, results: Any) -> Answer:
+    return _json_answer(200, {"msg": msg, "err": False, "results": results})
