@@ -176,6 +176,15 @@ def endless_chunked() -> Behaviour:
     return lambda conn, stop: _stream(conn, stop, head, piece)
 
 
+def one_byte_chunks() -> Behaviour:
+    """An endless chunked body whose every chunk holds one byte (65,536 chunks per send)."""
+    piece = b"1\r\na\r\n" * 0x10000
+    head = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    return lambda conn, stop: _stream(conn, stop, head, piece)
+
+
 def huge_content_length(status: int = 200) -> Behaviour:
     head = f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n".encode()
     head += b"content-length: 2000000000\r\n\r\n"

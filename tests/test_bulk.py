@@ -161,6 +161,30 @@ def test_empty_input_gives_empty_results(kind: str) -> None:
     assert run_many(kind, seeded(), {}) == []
 
 
+def test_an_error_quoting_another_items_key_masks_it_everywhere(kind: str) -> None:
+    # A 409 for the second id quotes the first id's new key: redacting with the failing
+    # item's own keys alone would leave it in every text of the error.
+    import json
+    import pickle
+
+    first, second = "sk-first-item-key-0001", "sk-second-item-key-0002"
+    fake = seeded()
+    body = json.dumps({"err": True, "msg": f"key already used by another integration: {first}"})
+    fake.delay_next(1, seconds=0)  # the first id goes through
+    fake.fail_next(1, status=409, body=body.encode())
+    updates = {IDS[0]: first, IDS[1]: second}
+    results = run_many(kind, fake, updates, concurrency=1, max_retries=0)  # 409 is retried
+    assert results[0].ok
+    error = results[1].error
+    assert isinstance(error, puretalk_ai.ConflictError)
+    texts = [str(error), repr(error), json.dumps(error.body), repr(results)]
+    texts.append(pickle.dumps(error).decode("latin-1"))
+    for text in texts:
+        assert first not in text
+        assert second not in text
+    assert "key already used by another integration: ***" in str(error)
+
+
 def test_results_repr_hides_keys(kind: str) -> None:
     fake = seeded()
     fake.fail_next(1, status=422, body=b'{"err": true, "msg": "bad key sk-echo-secret-1"}')

@@ -120,7 +120,13 @@ def test_with_default_options_each_attempt_is_bounded_by_its_timeout(kind: str) 
 
 @pytest.mark.parametrize(
     "case",
-    ["endless chunked", "2 GB content-length", "2 GB error body", "gzip bomb"],
+    [
+        "endless chunked",
+        "one byte per chunk",
+        "2 GB content-length",
+        "2 GB error body",
+        "gzip bomb",
+    ],
 )
 def test_huge_and_endless_bodies_are_cut_at_the_cap(kind: str, case: str) -> None:
     behaviours: dict[str, Callable[[], hostile.Behaviour]] = {
@@ -147,6 +153,22 @@ def test_huge_and_endless_bodies_are_cut_at_the_cap(kind: str, case: str) -> Non
         assert "so the change may have been applied" in exc.message
         assert len(exc.body_snippet) <= 200
     assert_no_key(exc)
+
+
+def test_a_body_sent_one_byte_per_chunk_costs_memory_in_proportion_to_the_cap(
+    kind: str,
+) -> None:
+    # Each byte its own chunk: a list of chunks would cost ~40 bytes per byte (70 MiB for
+    # this cap, 140 MiB for the default 1 MiB). Half the default cap keeps the test short
+    # (h11 parses every chunk); the bound is the README's 50 MiB, scaled alike.
+    cap = 512 * 1024
+    with hostile.HostileServer(hostile.one_byte_chunks()) as url:
+        call(kind, url, max_retries=0, max_response_bytes=1024)  # imports and pools first
+        with hostile.peak_rss_growth() as grew:
+            exc = call(kind, url, total_timeout=60.0, max_retries=0, max_response_bytes=cap)
+    assert grew[0] < 25 * MIB, grew[0] / MIB
+    assert isinstance(exc, APIResponseValidationError), exc
+    assert "larger than max_response_bytes" in exc.message
 
 
 def test_a_small_cap_applies_to_decoded_bytes(kind: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -283,3 +284,34 @@ def test_a_borrowed_http_client_is_refused_in_a_forked_child(tmp_path: Path) -> 
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
     )
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("proxy", "says"),
+    [
+        ("socks5://user:proxy-secret-99@127.0.0.1:1", 'pip install "httpx[socks]"'),
+        ("ftp://user:proxy-secret-99@127.0.0.1:1", "a scheme httpx does not support"),
+    ],
+)
+def test_an_unsupported_environment_proxy_is_one_typed_line(
+    monkeypatch: pytest.MonkeyPatch, proxy: str, says: str
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    for cls in (Puretalk, AsyncPuretalk):
+        with pytest.raises(PuretalkError, match=re.escape(says)) as caught:
+            cls(api_key=CALLER_KEY, base_url="https://api.puretalk.ai/api")
+        assert "proxy-secret-99" not in str(caught.value)  # the proxy's credentials
+    env = {**os.environ, "ALL_PROXY": proxy, "PURETALK_API_KEY": CALLER_KEY}
+    run = subprocess.run(
+        [sys.executable, "-m", "puretalk_ai", "integrations", "update", INTEGRATION_ID,
+         "--base-url", "https://api.puretalk.ai/api"],
+        input=NEW_KEY, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert run.returncode == 3
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert says in run.stderr
+    assert "proxy-secret-99" not in run.stderr

@@ -24,7 +24,7 @@ from ._config import (
     to_timeout,
 )
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
-from ._redaction import KeyRing, Secrets
+from ._redaction import KeyRing, Secrets, run_ring
 from ._request import request_parts, update_request_parts
 from ._response import RawResponse, UpdateParser
 from ._transport import AsyncSender, HttpBackend, SyncSender
@@ -205,7 +205,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             build_request=self._sender.build,
             parts=parts,
             parse=UpdateParser(integration_id, config.strict_response_validation),
-            secrets=Secrets((config.api_key, api_key)),
+            secrets=Secrets((config.api_key, api_key), rings=(self._keys, run_ring.get())),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=config.max_retries
             if max_retries is None
@@ -228,7 +228,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             build_request=self._sender.build,
             parts=request_parts(config, generated, {}),
             parse=OperationParser(parse_response),
-            secrets=Secrets((config.api_key, *found)),
+            secrets=Secrets((config.api_key, *found), rings=(self._keys, run_ring.get())),
             timeout=config.timeout,
             max_retries=config.max_retries if method in IDEMPOTENT else 0,
             total_timeout=config.total_timeout,

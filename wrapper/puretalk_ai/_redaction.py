@@ -19,6 +19,7 @@ JSON object keys are never changed, so masked output still parses to the same sh
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import logging
@@ -80,12 +81,15 @@ def _decode_percent(text: str) -> str:
 class Secrets:
     """The keys one call must never show. Its repr is masked; it cannot be pickled."""
 
-    __slots__ = ("_forms", "_values")
+    __slots__ = ("_forms", "_rings", "_values")
 
-    def __init__(self, values: Iterable[str]) -> None:
+    def __init__(self, values: Iterable[str], rings: tuple[KeyRing | None, ...] = ()) -> None:
         unique = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH}
         self._values = tuple(sorted(unique, key=len, reverse=True))
         self._forms: tuple[str, ...] | None = None  # built on first use: errors are rare
+        # Every other key the client and its bulk run hold: an error for one item that
+        # quotes another item's key masks that one too.
+        self._rings = tuple(ring for ring in rings if ring is not None)
 
     def __repr__(self) -> str:
         return "Secrets(***)"
@@ -110,15 +114,16 @@ class Secrets:
         A text that still spells a key once its \\u escapes or %-escapes are decoded (a key
         escaped character by character, or mixed forms) is decoded, then redacted.
         """
-        if not self._values:
-            return text
-        for api_key in self._all_forms():  # named api_key: scrubbed by error trackers
-            if api_key in text:
-                text = text.replace(api_key, REDACTED)
-        for decode in (_decode_u_escapes, _decode_percent):
-            decoded = decode(text)
-            if decoded != text and any(api_key in decoded for api_key in self._values):
-                text = self.redact(decoded)
+        if self._values:
+            for api_key in self._all_forms():  # named api_key: scrubbed by error trackers
+                if api_key in text:
+                    text = text.replace(api_key, REDACTED)
+            for decode in (_decode_u_escapes, _decode_percent):
+                decoded = decode(text)
+                if decoded != text and any(api_key in decoded for api_key in self._values):
+                    text = self.redact(decoded)
+        for ring in self._rings:
+            text = ring.redact(text)
         return text
 
     def redact_json(self, value: Any) -> Any:
@@ -224,7 +229,8 @@ class KeyRing:
         self._lock = threading.Lock()  # update_many's worker threads add keys concurrently
         for key in keys:
             self.add(key)
-        _live_rings.add(self)
+        with _live_lock:
+            _live_rings.add(self)
 
     def __repr__(self) -> str:
         return f"KeyRing({len(self._keys)} keys: ***)"
@@ -253,7 +259,8 @@ class KeyRing:
 
     def close(self) -> None:
         """Forget every key now (a bulk run's ring, when the run ends)."""
-        _live_rings.discard(self)
+        with _live_lock:
+            _live_rings.discard(self)
         with self._lock:
             self._keys.clear()
             self._index.clear()
@@ -279,9 +286,20 @@ class KeyRing:
         return Secrets(found).redact(text) if found else text
 
 
+# The ring of the bulk run this code runs in (set by update_many for its workers).
+run_ring: contextvars.ContextVar[KeyRing | None] = contextvars.ContextVar(
+    "puretalk_ai_run_ring", default=None
+)
+
 # The rings of the clients and bulk runs alive now: RedactingFilter masks what they hold.
 # Weak: a client that is gone takes its keys with it.
 _live_rings: weakref.WeakSet[KeyRing] = weakref.WeakSet()
+_live_lock = threading.Lock()  # clients are made on one thread while another logs
+
+
+def live_rings() -> list[KeyRing]:
+    with _live_lock:
+        return list(_live_rings)
 
 
 class RedactingFilter(logging.Filter):
@@ -293,7 +311,7 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        rings = list(_live_rings)
+        rings = live_rings()
         if not rings:
             return True
         try:

@@ -177,9 +177,20 @@ def _own_client(base_url: httpx.URL, backend: HttpBackend | None) -> Any:
         "trust_env": trust_env,
         "follow_redirects": False,
     }
-    if backend is None:
-        return _OwnClient(**options)
-    return _OwnAsyncClient(backend, **options)
+    try:
+        if backend is None:
+            return _OwnClient(**options)
+        return _OwnAsyncClient(backend, **options)
+    except ImportError:  # httpx's words name no variable; ours never show the proxy URL
+        raise PuretalkError(
+            "a SOCKS proxy is set in the environment (HTTPS_PROXY or ALL_PROXY); it needs "
+            'pip install "httpx[socks]", or unset it for this process'
+        ) from None
+    except ValueError:  # httpx's message holds the proxy URL, credentials and all
+        raise PuretalkError(
+            "a proxy set in the environment (HTTPS_PROXY or ALL_PROXY) has a scheme httpx "
+            "does not support (http, https, socks5, socks5h)"
+        ) from None
 
 
 # --- reading a body, bounded --------------------------------------------------------------------
@@ -221,13 +232,14 @@ class _Deflate:
 class BodyReader:
     """Collects a body from raw chunks: decoded, at most `limit` bytes, before `deadline`."""
 
-    __slots__ = ("_deadline", "_layers", "_limit", "_parts", "_size", "done", "truncated")
+    __slots__ = ("_body", "_deadline", "_layers", "_limit", "done", "truncated")
 
     def __init__(self, response: httpx.Response, limit: int, deadline: float | None) -> None:
         self._limit = limit
         self._deadline = deadline
-        self._parts: list[bytes] = []
-        self._size = 0
+        # One growing buffer, never a list of chunks: a body sent one byte per chunk would
+        # cost a bytes object (~34 bytes) per byte in a list.
+        self._body = bytearray()
         self.truncated = False
         self.done = False
         self._layers: list[Any] = []
@@ -253,15 +265,14 @@ class BodyReader:
         """Take one raw chunk; True when the body went over the cap (stop reading)."""
         if self._deadline is not None and time.monotonic() > self._deadline:
             raise _Expired
+        body = self._body
         for piece in self._decode(0, raw):
-            room = self._limit - self._size
+            room = self._limit - len(body)
             if len(piece) > room:
-                self._parts.append(piece[:room])
-                self._size = self._limit
+                body += piece[:room]
                 self.truncated = True
                 return True
-            self._parts.append(piece)
-            self._size += len(piece)
+            body += piece
         return False
 
     def _decode(self, index: int, data: bytes) -> Iterator[bytes]:
@@ -279,7 +290,7 @@ class BodyReader:
             raise httpx.DecodingError(f"cannot decode the response body: {exc}") from None
 
     def body(self) -> bytes:
-        return b"".join(self._parts)
+        return bytes(self._body)
 
 
 def _complete(
@@ -499,6 +510,8 @@ class AsyncSender(_Sender):
                 'http_backend="aiohttp" runs on asyncio only; under trio, use the default '
                 'http_backend="httpx"'
             )
+        if loop is None:  # neither asyncio nor trio: nothing to compare
+            return
         if self._loop is None:
             self._loop = weakref.ref(loop)
         elif self._loop() is not loop:

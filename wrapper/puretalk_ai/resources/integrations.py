@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -23,7 +24,7 @@ from .._bulk import (
 )
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
-from .._redaction import KeyRing
+from .._redaction import KeyRing, run_ring
 from .._response import RawResponse
 
 if TYPE_CHECKING:
@@ -101,11 +102,14 @@ class Integrations:
 
 @contextlib.contextmanager
 def _run_keys(runner: BulkRunner) -> Iterator[None]:
-    """Every key of the run masked by RedactingFilter until the run ends (none ages out)."""
+    """Every key of the run masked, in the run's errors and by RedactingFilter, until the
+    run ends (none ages out)."""
     ring = KeyRing(item.key.api_key for item in runner.items)
+    token = run_ring.set(ring)  # the workers' errors are redacted with every key of the run
     try:
         yield
     finally:
+        run_ring.reset(token)
         ring.close()
 
 
@@ -158,8 +162,14 @@ def _drive_sync(
             if result is not None and on_result is not None:
                 callback(on_result, result)
 
+    # Each thread runs in a copy of this context: the run's key ring comes along.
     workers = [
-        threading.Thread(target=worker, name=f"puretalk-bulk-{n}", daemon=True)
+        threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(worker,),
+            name=f"puretalk-bulk-{n}",
+            daemon=True,
+        )
         for n in range(runner.workers)
     ]
     for thread in workers:
