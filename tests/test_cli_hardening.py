@@ -551,3 +551,19 @@ def test_the_fake_server_counts_a_body_cut_by_a_disconnect_as_dropped(
         assert time.monotonic() < deadline
         time.sleep(0.01)
     assert [r.status for r in server.fake.requests] == [None]
+
+
+def test_a_server_message_cannot_forge_report_lines(server: FakeServer, tmp_path: Path) -> None:
+    forged = f"bad key\nok       {IDS[5]}\r\n1 ok, 0 failed\u2028ok {IDS[6]}\tx"
+    server.fake.fail_next(1, status=422, body=json.dumps({"err": True, "msg": forged}).encode())
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS[:2])])
+    result = run("integrations", "update-many", keys, "--base-url", server.base_url,
+                 "--concurrency", "1")  # fmt: skip
+    assert result.returncode == EXIT_SOME_FAILED
+    lines = result.stdout.splitlines()  # splitlines also splits on \u2028
+    assert len(lines) == 3
+    assert [line.split()[1] for line in lines[:2]] == IDS[:2]
+    assert lines[0].startswith("failed ")
+    assert "bad key\\x0aok" in lines[0]
+    assert "\\u2028ok" in lines[0]
+    assert lines[2] == "1 ok, 1 failed, 0 unknown, 0 not_sent"

@@ -90,12 +90,20 @@ def exit_code_for(exc: BaseException) -> int:
 
 # --- output ---------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Every control character, line breaks and tabs included, and Unicode's line separators:
+# a server's text printed by the CLI is always one line of one field.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def printable(text: str) -> str:
-    """Terminal control characters escaped, so server text cannot repaint the screen."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Control characters escaped, so server text can neither repaint the screen nor
+    forge a report line."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def integration_json(integration: Any, show_secrets: bool, secrets: Sequence[str]) -> Any:
