@@ -218,6 +218,15 @@ def serve_bytes(head: bytes, body: bytes) -> Behaviour:
     return behaviour
 
 
+def serve_bytes_then_close(head: bytes, body: bytes) -> Behaviour:
+    """Send `head` (framing included) and `body` as they are, then close."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(head + body)
+
+    return behaviour
+
+
 # --- memory ------------------------------------------------------------------------------------
 
 

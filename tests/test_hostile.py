@@ -25,6 +25,7 @@ from puretalk_ai import (
     NotFoundError,
     Puretalk,
     PuretalkError,
+    RateLimitError,
 )
 from puretalk_ai._transport import HttpBackend
 from tests import audit, hostile
@@ -232,3 +233,53 @@ def test_every_failure_here_is_a_puretalk_error(kind: str) -> None:
             exc = call(kind, url, max_retries=0)
         assert isinstance(exc, PuretalkError), exc
         assert_no_key(exc)
+
+
+# --- a body that cannot be read whole keeps its status's class -------------------------------
+
+CORRUPT_GZIP = hostile.gzip_compress(b'{"err": true, "msg": "x"}')[:12] + b"\x00garbage\xff" * 4
+
+
+def _head(status: str, extra: str = "") -> bytes:
+    return f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}".encode()
+
+
+@pytest.mark.parametrize(
+    ("case", "head", "body"),
+    [
+        ("corrupt gzip", _head("404 Not Found", "content-encoding: gzip\r\n"), CORRUPT_GZIP),
+        ("5 encodings", _head("404 Not Found", "content-encoding: " + "gzip, " * 4 + "gzip\r\n"),
+         b"{}"),
+    ],
+)  # fmt: skip
+def test_an_undecodable_error_body_keeps_its_class(
+    kind: str, case: str, head: bytes, body: bytes
+) -> None:
+    with hostile.HostileServer(hostile.serve_bytes(head, body)) as url:
+        exc = call(kind, url, max_retries=0)
+    assert isinstance(exc, NotFoundError), (case, exc)
+    assert_no_key(exc)
+
+
+def test_an_undecodable_429_keeps_its_retry_after(kind: str) -> None:
+    head = _head("429 Too Many Requests", "content-encoding: gzip\r\nretry-after-ms: 1500\r\n")
+    with hostile.HostileServer(hostile.serve_bytes(head, CORRUPT_GZIP)) as url:
+        exc = call(kind, url, max_retries=0)
+    assert isinstance(exc, RateLimitError), exc
+    assert exc.retry_after == 1.5
+
+
+@pytest.mark.parametrize("case", ["corrupt gzip", "cut off"])
+def test_a_2xx_whose_body_cannot_be_read_may_have_been_applied(kind: str, case: str) -> None:
+    if case == "corrupt gzip":
+        behaviour = hostile.serve_bytes(_head("200 OK", "content-encoding: gzip\r\n"), CORRUPT_GZIP)
+    else:  # 100 bytes announced, 10 sent, then the connection closes
+        behaviour = hostile.serve_bytes_then_close(
+            _head("200 OK", "content-length: 100\r\n\r\n"), b'{"err": fa'
+        )
+    with hostile.HostileServer(behaviour) as url:
+        exc = call(kind, url, max_retries=0)
+    assert isinstance(exc, APIResponseValidationError), exc
+    assert "so the change may have been applied" in exc.message
+    assert "could not be read whole" in exc.message
+    assert_no_key(exc)

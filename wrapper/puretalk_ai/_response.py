@@ -24,7 +24,7 @@ from ._exceptions import (
 from ._logs import logger
 from ._redaction import MAX_JSON_DEPTH, Secrets, loads_bounded, snippet
 from ._retry import retry_after
-from ._transport import TRUNCATED, redacted_response
+from ._transport import BROKEN, TRUNCATED, redacted_response
 
 __all__ = ["Parser", "RawResponse", "UpdateParser", "make_status_error", "success_body"]
 
@@ -90,6 +90,10 @@ def success_body(
         return None, make_status_error(response, secrets)
     if response.extensions.get(TRUNCATED):
         return None, _invalid(response, secrets, "the body is larger than max_response_bytes")
+    broken = response.extensions.get(BROKEN)
+    if broken:
+        why = f"the body could not be read whole ({secrets.redact(broken)})"
+        return None, _invalid(response, secrets, why)
     if empty_ok and not response.content:
         return None, None
     body, ok = loads_bounded(response.content)

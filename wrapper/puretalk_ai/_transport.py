@@ -44,6 +44,11 @@ __all__ = [
 ]
 
 TRUNCATED = "puretalk_ai.truncated"  # response extension: the body went over the cap
+# Response extension: why the body could not be read whole (cut off, undecodable). The
+# status still stands: a 404 stays a NotFoundError, a 2xx may have been applied.
+BROKEN = "puretalk_ai.broken_body"
+# What can go wrong once the status line and headers are in: the body is then "broken".
+_BODY_ERRORS = (httpx.DecodingError, httpx.ReadError, httpx.RemoteProtocolError)
 _CHUNK = 64 * 1024  # the most one decompression step may produce
 _MAX_ENCODINGS = 4
 
@@ -232,7 +237,7 @@ class _Deflate:
 class BodyReader:
     """Collects a body from raw chunks: decoded, at most `limit` bytes, before `deadline`."""
 
-    __slots__ = ("_body", "_deadline", "_layers", "_limit", "done", "truncated")
+    __slots__ = ("_body", "_deadline", "_layers", "_limit", "broken", "done", "truncated")
 
     def __init__(self, response: httpx.Response, limit: int, deadline: float | None) -> None:
         self._limit = limit
@@ -241,6 +246,7 @@ class BodyReader:
         # cost a bytes object (~34 bytes) per byte in a list.
         self._body = bytearray()
         self.truncated = False
+        self.broken: str | None = None
         self.done = False
         self._layers: list[Any] = []
         if response.is_stream_consumed:
@@ -252,14 +258,19 @@ class BodyReader:
         encodings = [e.strip().lower() for e in headers.get("content-encoding", "").split(",")]
         self._layers = [d for d in map(_decompressor, reversed(encodings)) if d is not None]
         if len(self._layers) > _MAX_ENCODINGS:
-            raise httpx.DecodingError(f"more than {_MAX_ENCODINGS} content encodings")
+            self.fail(httpx.DecodingError(f"more than {_MAX_ENCODINGS} content encodings"))
+            return
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit and not self._layers:
             self.truncated = True  # no need to read what cannot fit
 
     @property
     def wants_more(self) -> bool:
-        return not (self.truncated or self.done)
+        return not (self.truncated or self.done or self.broken)
+
+    def fail(self, exc: Exception) -> None:
+        """The body stops here: undecodable, or cut off after the headers arrived."""
+        self.broken = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
     def feed(self, raw: bytes) -> bool:
         """Take one raw chunk; True when the body went over the cap (stop reading)."""
@@ -307,6 +318,8 @@ def _complete(
     response._content = reader.body()
     if reader.truncated:
         response.extensions[TRUNCATED] = True
+    if reader.broken:
+        response.extensions[BROKEN] = reader.broken
     response.request = request
     response.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
     return response
@@ -450,10 +463,13 @@ class SyncSender(_Sender):
             response = self._client.send(request, stream=True, follow_redirects=False)
             try:
                 reader = BodyReader(response, self._limit, deadline)
-                if reader.wants_more:
-                    for raw in response.iter_raw():
-                        if reader.feed(raw):
-                            break
+                try:
+                    if reader.wants_more:
+                        for raw in response.iter_raw():
+                            if reader.feed(raw):
+                                break
+                except _BODY_ERRORS as exc:
+                    reader.fail(exc)
             finally:
                 response.close()
             return _complete(response, reader, request, started)
@@ -557,10 +573,13 @@ class AsyncSender(_Sender):
         response = await self._client.send(request, stream=True, follow_redirects=False)
         try:
             reader = BodyReader(response, self._limit, deadline)
-            if reader.wants_more:
-                async for raw in response.aiter_raw():
-                    if reader.feed(raw):
-                        break
+            try:
+                if reader.wants_more:
+                    async for raw in response.aiter_raw():
+                        if reader.feed(raw):
+                            break
+            except _BODY_ERRORS as exc:
+                reader.fail(exc)
         finally:
             await response.aclose()
         return response, reader
@@ -657,7 +676,7 @@ def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Respo
         content=body,
         request=redacted_request(_request_of(response), secrets),
         extensions={
-            k: v for k, v in response.extensions.items() if k in ("http_version", TRUNCATED)
+            k: v for k, v in response.extensions.items() if k in ("http_version", TRUNCATED, BROKEN)
         },
     )
     with contextlib.suppress(RuntimeError):  # a response that never finished
