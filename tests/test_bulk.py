@@ -194,3 +194,42 @@ def test_results_repr_hides_keys(kind: str) -> None:
     text = repr(results)
     assert "sk-echo-secret" not in text
     assert "UnprocessableEntityError" in text
+
+
+@pytest.mark.parametrize("returned", ["missing", "null"])
+def test_a_success_that_names_no_integration_is_not_confirmed(kind: str, returned: str) -> None:
+    import json
+
+    results_body: dict[str, Any] = {"app_name": "elevenlabs", "data": {"api_key": "***"}}
+    if returned == "null":
+        results_body["integration_id"] = None
+    fake = seeded()
+    body = json.dumps({"err": False, "msg": "ok", "results": results_body}).encode()
+    fake.fail_next(1, status=200, body=body)
+    results = run_many(kind, fake, {IDS[0]: "sk-new-key-0001", IDS[1]: "sk-new-key-0002"},
+                       concurrency=1)  # fmt: skip
+    assert results[0].state == "unknown"
+    assert results[0].reason is not None
+    assert "cannot be tied" in results[0].reason
+    assert results[1].state == "ok"
+
+
+def test_a_single_update_that_names_no_integration_reports_drift() -> None:
+    import json
+
+    fake = seeded()
+    body = {"err": False, "msg": "ok", "results": {"app_name": "x", "integration_id": None}}
+    fake.fail_next(1, status=200, body=json.dumps(body).encode())
+    raw = fake.client().integrations.with_raw_response.update(IDS[0], api_key="sk-new-key-0001")
+    assert raw.confirmed is False
+    assert "integration_id" in raw.drifted_fields
+    fake.fail_next(1, status=200, body=json.dumps(body).encode())
+    with pytest.raises(puretalk_ai.APIResponseValidationError, match="does not name"):
+        fake.client(strict_response_validation=True).integrations.update(
+            IDS[0], api_key="sk-new-key-0001"
+        )
+    assert (
+        fake.client()
+        .integrations.with_raw_response.update(IDS[0], api_key="sk-new-key-0001")
+        .confirmed
+    )

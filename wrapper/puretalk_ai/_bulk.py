@@ -39,6 +39,11 @@ DEFAULT_CONCURRENCY = 8
 SLOT_WAIT = 0.05  # how long a worker waits for a free slot before asking again
 
 UpdateState = Literal["ok", "failed", "unknown", "not_sent"]
+
+UNCONFIRMED_REASON = (
+    "Puretalk reported success without naming the integration (results.integration_id "
+    "missing or null): the new key is probably live, but the answer cannot be tied to it"
+)
 Updates = Mapping[str, str] | Iterable[tuple[str, str]]
 ResultCallback = Callable[["UpdateResult"], Any]
 StartCallback = Callable[[str], Any]
@@ -65,8 +70,9 @@ class UpdateNotOk:
     """An update of ``update_many`` that did not complete.
 
     ``state`` is ``"failed"`` (``error`` is set), ``"unknown"`` (it was sent, but the run
-    was interrupted before its outcome was seen: the new key may or may not be live) or
-    ``"not_sent"`` (``reason`` says why).
+    was interrupted before its outcome was seen, or a success did not name the integration
+    (``reason`` says so): the new key may or may not be live) or ``"not_sent"``
+    (``reason`` says why).
     """
 
     integration_id: str
@@ -277,6 +283,11 @@ class BulkRunner:
         if isinstance(outcome, RawResponse):
             # A success's rate-limit headers may announce the server's policy.
             self.pacer.announced(policy_rate(outcome.headers), now)
+            if not outcome.confirmed:  # a success that names no integration: not proof
+                self._connection_failures = 0
+                self.pacer.delivered(now)
+                return self._record(item, UpdateNotOk(item.integration_id, "unknown", None,
+                                                      UNCONFIRMED_REASON))  # fmt: skip
             outcome = outcome.parse()
         if isinstance(outcome, Integration):
             self._connection_failures = 0

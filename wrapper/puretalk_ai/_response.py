@@ -32,6 +32,8 @@ _T = typing.TypeVar("_T")
 
 _PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 DRIFTED = "puretalk_ai.drifted_fields"  # response extension: fields left unset
+# Response extension: a 2xx whose results do not name the integration (missing or null).
+UNCONFIRMED = "puretalk_ai.unconfirmed"
 
 
 def _body_snippet(response: httpx.Response, secrets: Secrets) -> str:
@@ -156,9 +158,13 @@ class UpdateParser(Parser):
         if not isinstance(results, dict):
             return _invalid(response, secrets, "'results' is missing or not an object")
         returned = results.get("integration_id")
-        if returned is not None and not (
-            isinstance(returned, str) and _same_id(returned, self.integration_id)
-        ):
+        if returned is None:
+            # Success is success, but this answer cannot be tied to the request: reported
+            # as drift, and update_many counts the id as unknown, not confirmed.
+            if self.strict:
+                return _invalid(response, secrets, "it does not name the integration")
+            response.extensions[UNCONFIRMED] = True
+        elif not (isinstance(returned, str) and _same_id(returned, self.integration_id)):
             # A misrouted answer (a proxy's cache, a shared connection): never a success.
             return _invalid(
                 response, secrets, "it describes another integration than the one requested"
@@ -181,6 +187,17 @@ class UpdateParser(Parser):
                 response.request.method,
                 response.request.url.raw_path.split(b"?", 1)[0].decode("ascii"),
                 ", ".join(drifted),
+            )
+        if response.extensions.get(UNCONFIRMED):
+            already: tuple[str, ...] = response.extensions.get(DRIFTED, ())
+            if "integration_id" in already:  # null: the drift warning has named it
+                return integration
+            response.extensions[DRIFTED] = ("integration_id", *already)
+            logger.warning(
+                "%s %s: Puretalk reported success without naming the integration "
+                "(results.integration_id is missing or null); not confirmed",
+                response.request.method,
+                response.request.url.raw_path.split(b"?", 1)[0].decode("ascii"),
             )
         return integration
 
@@ -357,6 +374,12 @@ class RawResponse(typing.Generic[_T]):
 
     http_response: httpx.Response = attrs.field(repr=False)
     _parsed: _T = attrs.field(repr=False, alias="parsed")
+
+    @property
+    def confirmed(self) -> bool:
+        """False when a success does not name the integration it is about: the new key
+        is probably live, but the answer cannot be tied to the request."""
+        return not self.http_response.extensions.get(UNCONFIRMED, False)
 
     @property
     def drifted_fields(self) -> tuple[str, ...]:
