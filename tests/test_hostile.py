@@ -283,3 +283,26 @@ def test_a_2xx_whose_body_cannot_be_read_may_have_been_applied(kind: str, case: 
     assert "so the change may have been applied" in exc.message
     assert "could not be read whole" in exc.message
     assert_no_key(exc)
+
+
+def test_a_slow_name_lookup_counts_against_the_sync_total_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The sync client's own transport (the async ones await the lookup under asyncio's
+    # cancellation; asyncio.run then waits for the executor's thread, so timing them here
+    # would time asyncio.run, not the call).
+    import socket
+
+    real = socket.getaddrinfo
+
+    def slow(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "localhost":
+            time.sleep(4)  # a resolver that takes its time (bounded, so the test ends)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    started = time.monotonic()
+    exc = call("sync", "http://localhost:9/api", total_timeout=1.0, max_retries=0)
+    elapsed = time.monotonic() - started
+    assert isinstance(exc, APITimeoutError), exc
+    assert elapsed < 3.0, elapsed  # the lookup alone takes 4 s

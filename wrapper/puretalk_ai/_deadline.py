@@ -3,12 +3,16 @@
 httpx's timeouts bound each socket operation, so a server that drips one byte at a time
 never trips them. This backend clamps every connect, read, write and TLS handshake to the
 time left before the attempt's deadline (``_transport.deadline_var``), so the attempt
-ends on time whatever the server does.
+ends on time whatever the server does. A connect by host name runs in a thread waited on
+for the time left: the name lookup inside it takes no timeout of its own.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpcore
@@ -54,6 +58,58 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class _Connecting:
+    """One connect in a thread; a stream that arrives after its caller gave up is closed."""
+
+    def __init__(self, connect: Callable[[], httpcore.NetworkStream]) -> None:
+        self._connect = connect
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+        self.stream: httpcore.NetworkStream | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def run(self) -> None:
+        try:
+            stream = self._connect()
+        except BaseException as exc:  # handed to the waiting caller as it is
+            self.error = exc
+        else:
+            with self._lock:
+                if self.abandoned:
+                    stream.close()
+                else:
+                    self.stream = stream
+        finally:
+            self.done.set()
+
+    def abandon(self) -> None:
+        with self._lock:
+            self.abandoned = True
+            if self.stream is not None:
+                self.stream.close()
+                self.stream = None
+
+
+def _within(connect: Callable[[], httpcore.NetworkStream], timeout: float) -> Any:
+    attempt = _Connecting(connect)
+    threading.Thread(target=attempt.run, name="puretalk-connect", daemon=True).start()
+    if not attempt.done.wait(timeout):
+        attempt.abandon()
+        raise httpcore.ConnectTimeout("the name lookup or connect outlasted the deadline")
+    if attempt.error is not None:
+        raise attempt.error
+    return attempt.stream
+
+
 class DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, backend: httpcore.NetworkBackend) -> None:
         self._backend = backend
@@ -67,8 +123,15 @@ class DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
         timeout = _clamp(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream)
+
+        def connect() -> httpcore.NetworkStream:
+            return self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+
+        if timeout is None or _is_ip_address(host):
+            return _DeadlineStream(connect())
+        # A name lookup takes no timeout: a slow resolver would hold the call past its
+        # deadline. The connect runs in a thread of its own, waited on for the time left.
+        return _DeadlineStream(_within(connect, timeout))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
