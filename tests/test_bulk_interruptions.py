@@ -199,3 +199,60 @@ def run(kind: str, fake: FakePuretalk, updates: Any, **kwargs: Any) -> list[Upda
             return await client.integrations.update_many(updates, **kwargs)
 
     return asyncio.run(go())
+
+
+def _starts_then(monkeypatch: pytest.MonkeyPatch, allowed: int, exc: BaseException) -> None:
+    """threading.Thread.start works `allowed` times for bulk workers, then raises `exc`
+    (a Ctrl-C landing while update_many starts its workers, or the OS refusing a thread)."""
+    import threading
+
+    real = threading.Thread.start
+    count = [0]
+
+    def start(self: threading.Thread) -> None:
+        if self.name.startswith("puretalk-bulk-"):
+            count[0] += 1
+            if count[0] > allowed:
+                raise exc
+        real(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+
+
+def test_ctrl_c_while_workers_start_stops_the_started_ones_and_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_with(IDS, latency=0.05)
+    _starts_then(monkeypatch, 3, KeyboardInterrupt())
+    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    with pytest.raises(KeyboardInterrupt) as caught:
+        client.integrations.update_many(new_keys(IDS), concurrency=16)
+    results = caught.value.update_results  # type: ignore[attr-defined]
+    counts = check_states(results, fake, IDS)
+    assert counts["not_sent"] > 0
+    sent = len(fake.requests)
+    time.sleep(0.5)  # the workers that had started were told to stop: nothing more goes out
+    assert len(fake.requests) == sent
+
+
+def test_no_worker_thread_is_a_typed_error_with_every_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_with(IDS)
+    _starts_then(monkeypatch, 0, RuntimeError("can't start new thread"))
+    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    with pytest.raises(puretalk_ai.PuretalkError, match="could not start a worker thread") as e:
+        client.integrations.update_many(new_keys(IDS), concurrency=4)
+    results = e.value.update_results  # type: ignore[attr-defined]
+    assert Counter(r.state for r in results) == {"not_sent": len(IDS)}
+    assert fake.requests == []
+
+
+def test_fewer_worker_threads_than_asked_still_finish_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = fake_with(IDS)
+    _starts_then(monkeypatch, 2, RuntimeError("can't start new thread"))
+    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    results = client.integrations.update_many(new_keys(IDS), concurrency=8)
+    assert [r.state for r in results] == ["ok"] * len(IDS)

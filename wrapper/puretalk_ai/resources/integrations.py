@@ -24,6 +24,7 @@ from .._bulk import (
 )
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
+from .._exceptions import PuretalkError
 from .._redaction import KeyRing, run_ring
 from .._response import RawResponse
 
@@ -172,10 +173,24 @@ def _drive_sync(
         )
         for n in range(runner.workers)
     ]
-    for thread in workers:
-        thread.start()
+    started: list[threading.Thread] = []
     try:
-        _join(workers)
+        # Starting the workers is inside the interruption's reach: Ctrl-C while they start
+        # stops the ones already running, like Ctrl-C later on.
+        for thread in workers:
+            try:
+                thread.start()
+            except RuntimeError as exc:  # "can't start new thread": the OS said no
+                if started:
+                    break  # fewer workers, same batch
+                with lock:
+                    runner.stop("no worker thread could be started")
+                raise attach_results(
+                    PuretalkError(f"update_many could not start a worker thread ({exc})"),
+                    runner.results(),
+                ) from None
+            started.append(thread)
+        _join(started)
     except KeyboardInterrupt as interrupt:
         with lock:
             runner.stop("interrupted")
@@ -183,7 +198,7 @@ def _drive_sync(
         # In-flight updates end within their own deadline; a second Ctrl-C stops the
         # waiting, and what is still in flight is then unknown.
         with contextlib.suppress(KeyboardInterrupt):
-            _join(workers)
+            _join(started)
         with lock:
             raise attach_results(interrupt, runner.results()) from None
     return runner.outcome()
