@@ -567,3 +567,38 @@ def test_a_server_message_cannot_forge_report_lines(server: FakeServer, tmp_path
     assert "bad key\\x0aok" in lines[0]
     assert "\\u2028ok" in lines[0]
     assert lines[2] == "1 ok, 1 failed, 0 unknown, 0 not_sent"
+
+
+def test_resume_from_a_100000_id_journal_sends_only_what_is_left(tmp_path: Path) -> None:
+    # The journal of a 100,000-id run that stopped 20 short: written as the run writes it
+    # (a header, then sending/ok lines with key fingerprints), 47 MB, past the input cap.
+    from puretalk_ai._journal import FORMAT, fingerprint, ids_digest
+
+    n, left = 100_000, 20
+    ids = [str(uuid.UUID(int=10**6 + i)) for i in range(n)]
+    keys = [f"{NEW_KEY}-{i}" for i in range(n)]
+    keys_csv = tmp_path / "keys.csv"
+    keys_csv.write_text(
+        "integration_id,api_key\n" + "".join(f"{i},{k}\n" for i, k in zip(ids, keys, strict=True))
+    )
+    salt = os.urandom(16)
+    journal = tmp_path / "run.jsonl"
+    header = {"format": FORMAT, "version": 1, "salt": salt.hex(), "ids": ids_digest(ids)}
+    with journal.open("w") as out:
+        out.write(json.dumps(header) + "\n")
+        for i, k in zip(ids[:-left], keys[:-left], strict=True):
+            mark = fingerprint(salt, i, k)
+            out.write(json.dumps({"integration_id": i, "state": "sending", "key": mark}) + "\n")
+            out.write(json.dumps({"integration_id": i, "state": "ok", "key": mark}) + "\n")
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    for integration_id in ids[-left:]:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    with fake.serve() as served:
+        result = run(
+            "integrations", "update-many", str(keys_csv), "--base-url", served.base_url,
+            "--resume", str(journal),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resume: {n - left} already ok in {journal} with the same key" in result.stderr
+    assert sorted(r.path.rsplit("/", 1)[1] for r in fake.requests) == sorted(ids[-left:])
+    assert result.stdout.splitlines()[-1] == f"{left} ok, 0 failed, 0 unknown, 0 not_sent"

@@ -95,3 +95,23 @@ def test_a_journal_larger_than_the_input_cap_is_read_in_one_pass(tmp_path: Path)
     assert contents.states[IDS[0]].key == fingerprint(salt, IDS[0], "k")
     assert contents.salt == salt
     assert not contents.ends_cut
+
+
+def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "run.jsonl")
+    first = Journal(path, "ids", None, ends_cut=False)
+    with pytest.raises(_journal.JournalError, match="in use by another run"):
+        Journal(path, "ids", None, ends_cut=False)
+    asyncio.run(first.aclose())
+    second = Journal(path, "ids", None, ends_cut=False)  # free again once the first ends
+    asyncio.run(second.aclose())
+
+
+def test_a_journal_path_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("someone else's file\n")
+    link = tmp_path / "run.jsonl"
+    link.symlink_to(target)
+    with pytest.raises(_journal.JournalError, match="is a symbolic link"):
+        Journal(str(link), "ids", None, ends_cut=False)
+    assert target.read_text() == "someone else's file\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import errno
 import hashlib
 import hmac
 import json
@@ -108,15 +109,44 @@ def read_journal(path: str) -> JournalContents:
     return JournalContents(states, salt, ids, ends_cut)
 
 
+def _open_exclusively(path: str) -> IO[str]:
+    """The journal, opened to append: never through a symbolic link (a link planted where
+    a journal is expected would send the record elsewhere), and locked, so a second run on
+    the same journal is refused instead of interleaving its lines (POSIX; where there is no
+    ``fcntl``, as on Windows, the lock is skipped)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise JournalError(
+                f"journal {path} is a symbolic link; give the path of the file itself"
+            ) from None
+        raise JournalError(f"cannot open journal {path}: {exc.strerror}") from None
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise JournalError(
+                    f"journal {path} is in use by another run; wait for it to end, or "
+                    "give this run a journal of its own"
+                ) from None
+            raise JournalError(f"cannot lock journal {path}: {exc.strerror}") from None
+    return os.fdopen(fd, "a", encoding="utf-8")
+
+
 class Journal:
     """Appends to the journal from the asyncio loop; fsyncs in a worker thread."""
 
     def __init__(self, path: str, ids: str, salt: bytes | None, *, ends_cut: bool) -> None:
         self.path = path
-        try:
-            self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 - close()
-        except OSError as exc:
-            raise JournalError(f"cannot open journal {path}: {exc.strerror}") from None
+        self._file: IO[str] = _open_exclusively(path)
         self.salt = salt if salt is not None else secrets.token_bytes(16)
         self._lines: list[str] = []
         self._waiters: list[asyncio.Future[None]] = []
