@@ -8,6 +8,7 @@ the promise itself (T + 0.5 s), and the lower bound shows the deadline, not luck
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 import threading
 import time
@@ -123,7 +124,6 @@ def test_with_default_options_each_attempt_is_bounded_by_its_timeout(kind: str) 
     "case",
     [
         "endless chunked",
-        "one byte per chunk",
         "2 GB content-length",
         "2 GB error body",
         "gzip bomb",
@@ -306,3 +306,42 @@ def test_a_slow_name_lookup_counts_against_the_sync_total_timeout(
     elapsed = time.monotonic() - started
     assert isinstance(exc, APITimeoutError), exc
     assert elapsed < 3.0, elapsed  # the lookup alone takes 4 s
+
+
+def _html_entities(key: str) -> str:
+    return "".join(f"&#x{ord(c):x};" if n % 2 else f"&#{ord(c)};" for n, c in enumerate(key))
+
+
+def _twice_percent(key: str) -> str:
+    return "".join(f"%25{ord(c):02X}" for c in key)
+
+
+@pytest.mark.parametrize(
+    "echo",
+    ["json object key", "header name", "html entities", "double percent", "non-standard body"],
+)
+def test_keys_echoed_in_any_shape_are_masked(kind: str, echo: str) -> None:
+    extra, body = "", json.dumps({"err": True, "msg": "refused"})
+    if echo == "json object key":
+        body = json.dumps({"err": True, "msg": "refused", NEW_KEY: 1, CALLER_KEY: {"a": 2}})
+    elif echo == "header name":
+        extra = f"x-{NEW_KEY}: 1\r\n{CALLER_KEY}: 2\r\n"
+    elif echo == "html entities":
+        body = json.dumps({"err": True, "msg": f"<b>{_html_entities(NEW_KEY)}</b>"})
+    elif echo == "double percent":
+        body = json.dumps({"err": True, "msg": f"key={_twice_percent(CALLER_KEY)}"})
+    else:  # not JSON: the text itself is the message
+        body = f"<html>{_html_entities(CALLER_KEY)} {NEW_KEY}</html>"
+    head = f"HTTP/1.1 409 Conflict\r\ncontent-type: application/json\r\n{extra}".encode()
+    with hostile.HostileServer(hostile.serve_bytes(head, body.encode())) as url:
+        exc = call(kind, url, max_retries=0)
+    assert isinstance(exc, PuretalkError), exc
+    assert_no_key(exc)
+    decoded = [str(exc), repr(getattr(exc, "body", ""))]
+    import html
+    from urllib.parse import unquote
+
+    for text in decoded:  # not even once decoded
+        for secret in (CALLER_KEY, NEW_KEY):
+            assert secret not in html.unescape(text)
+            assert secret not in unquote(unquote(text))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import importlib
+import io
 import json
 import shutil
 import sys
@@ -25,6 +26,7 @@ from puretalk_ai import (
     NotFoundError,
     Puretalk,
     RateLimitError,
+    UnprocessableEntityError,
 )
 from puretalk_ai._cli import load_seed
 from puretalk_ai.testing import FakeIntegration, FakePuretalk, _fake
@@ -87,6 +89,36 @@ def fixture_spec() -> dict[str, Any]:
             }
         },
     }
+    # A form and a multipart operation, with a secret spelt in camelCase.
+    schemas["TokenForm"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "clientSecret": {"type": "string"}},
+    }
+    schemas["LogoUpload"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "logo": {"type": "string", "format": "binary"}},
+    }
+    answer = {
+        "200": {
+            **ok,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    }
+    for path, operation, media, schema in [
+        ("/ruth-connect/tokens", "create_token", "application/x-www-form-urlencoded", "TokenForm"),
+        ("/ruth-connect/logos", "upload_logo", "multipart/form-data", "LogoUpload"),
+    ]:
+        spec["paths"][path] = {
+            "post": {
+                "operationId": operation,
+                "tags": ["integrations"],
+                "requestBody": {
+                    "required": True,
+                    "content": {media: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+                },
+                "responses": answer,
+            }
+        }
     return spec
 
 
@@ -126,10 +158,13 @@ class Api(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    bodies: list[tuple[str, bytes]] = []  # noqa: RUF012 - (content type, body) of POSTs
+
     def _record(self) -> bool:
         length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
+        if self.command == "POST":
+            Api.bodies.append((self.headers.get("content-type") or "", body))
         Api.seen.append((self.command, self.path, self.headers.get("x-api-key")))
         if Api.faults:
             self._send(Api.faults.pop(0), {"err": True, "msg": f"busy {CALLER_KEY}"},
@@ -156,13 +191,23 @@ class Api(http.server.BaseHTTPRequestHandler):
             return
         self._send(200, {"err": False, "msg": "Integration deleted"})
 
+    def do_POST(self) -> None:
+        if not self._record():
+            return
+        body = Api.bodies[-1][1]
+        if b"name=echo" in body or b'name="name"\r\n\r\necho' in body:
+            # A server that quotes the whole form back in its error.
+            self._send(422, {"err": True, "msg": f"rejected: {body.decode()}"})
+            return
+        self._send(200, {"err": False, "msg": "created"})
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    Api.seen, Api.faults = [], []
+    Api.seen, Api.faults, Api.bodies = [], [], []
     with serving(Api) as base_url:
         yield f"{base_url}/api"
 
@@ -247,6 +292,56 @@ def test_the_fake_serves_every_generated_operation(fixture_api: ModuleType) -> N
     assert done.err is False
     assert [str(i.integration_id) for i in rest.results] == IDS[1:]
     assert IDS[0] not in fake.integrations
+
+
+def test_form_and_multipart_operations_send_their_bodies(
+    fixture_api: ModuleType, server: str
+) -> None:
+    package = "fixture_api.api.integrations"
+    token_op = importlib.import_module(f"{package}.create_token")
+    logo_op = importlib.import_module(f"{package}.upload_logo")
+    models = importlib.import_module("fixture_api.models")
+    types = importlib.import_module("fixture_api.types")
+    secret = "cs-form-secret-000111"
+    with Puretalk(api_key=CALLER_KEY, base_url=server) as client:
+        done = client.call(
+            token_op.sync_detailed, body=models.TokenForm(name="n1", client_secret=secret)
+        )
+        logo = types.File(payload=io.BytesIO(b"\x89PNG..."), file_name="logo.png")
+        uploaded = client.call(logo_op.sync_detailed, body=models.LogoUpload(name="n2", logo=logo))
+        with pytest.raises(UnprocessableEntityError) as caught:
+            client.call(
+                token_op.sync_detailed, body=models.TokenForm(name="echo", client_secret=secret)
+            )
+    assert done.msg == uploaded.msg == "created"
+    (form_type, form), (multi_type, multi), _ = Api.bodies
+    assert form_type == "application/x-www-form-urlencoded"
+    assert parse_qs(form.decode()) == {"name": ["n1"], "clientSecret": [secret]}
+    assert multi_type.startswith("multipart/form-data; boundary=")
+    assert b'filename="logo.png"' in multi
+    assert b"\x89PNG..." in multi
+    # clientSecret is a secret in camelCase too: redacted from the error that echoed it.
+    audit.record_exception(caught.value)
+    for text in (str(caught.value), repr(caught.value.body)):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["api_key", "apiKey", "APIKey", "x-api-key", "X-Api-Key", "accessToken", "clientSecret",
+     "privateKey", "client_secret", "refresh-token", "PASSWORD", "credentials"],
+)  # fmt: skip
+def test_secret_names_are_recognised_in_any_spelling(name: str) -> None:
+    from puretalk_ai_openapi.types import is_secret_name
+
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["keyboard", "monkey_id", "tokens_used", "name", "secretary"])
+def test_ordinary_names_are_not_secret(name: str) -> None:
+    from puretalk_ai_openapi.types import is_secret_name
+
+    assert not is_secret_name(name)
 
 
 def test_call_refuses_what_is_not_a_generated_operation() -> None:

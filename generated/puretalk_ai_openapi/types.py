@@ -1,5 +1,6 @@
 """Contains some shared types for properties"""
 
+import re
 from collections.abc import Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
@@ -75,12 +76,19 @@ _SECRET_WORDS = (
 _MAX_DEPTH = 64
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
 def is_secret_name(name: str) -> bool:
-    """True for api_key, token, client_secret, ...: names whose values must not be shown."""
-    lowered = name.lower()
-    return any(
-        lowered == word or lowered.endswith("_" + word) for word in _SECRET_WORDS
-    )
+    """True for names whose values must not be shown, in any spelling: ``api_key``,
+    ``apiKey``, ``X-API-KEY``, ``accessToken``, ``client-secret``, ``privateKey``, ...
+
+    One normalising rule: camelCase and kebab-case become snake_case, an ``x_`` prefix
+    goes, then the name must be, or end with ``_`` and, one of the secret words.
+    """
+    snake = _CAMEL.sub("_", name).replace("-", "_").lower()
+    snake = snake.removeprefix("x_")
+    return any(snake == word or snake.endswith("_" + word) for word in _SECRET_WORDS)
 
 
 def masked_repr(value: object) -> str:

@@ -221,7 +221,8 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         generated: dict[str, Any] = get_kwargs(*args, **kwargs)
         config = self._config
         method = str(generated["method"]).upper()
-        found: list[str] = secret_values(generated.get("json"))
+        # JSON and form bodies: what a secret-named field holds is redacted from errors.
+        found: list[str] = secret_values([generated.get("json"), generated.get("data")])
         for secret in found:
             self._keys.add(secret)
         return CallOptions(

@@ -14,7 +14,8 @@ Three complementary rules:
 - by carrier: keys travel through the SDK inside ``Secrets``, whose repr is masked, so an
   error tracker or ``pytest --showlocals`` reading frame locals sees ``Secrets(***)``.
 
-JSON object keys are never changed, so masked output still parses to the same shape.
+JSON object keys are left as they are, so masked output parses to the same shape, except
+an object key that spells a secret: it becomes ``***`` (``***#2``, ... if several do).
 """
 
 from __future__ import annotations
@@ -70,6 +71,26 @@ def _decode_u_escapes(text: str) -> str:
     return _U_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "\\u" in text else text
 
 
+def _decode_html(text: str) -> str:
+    if "&" not in text:
+        return text
+    import html
+
+    return html.unescape(text)
+
+
+def _decoded(text: str) -> str:
+    """The text with \\u escapes, %-escapes and HTML character references decoded, again
+    and again (a key percent-encoded twice, or escaped then encoded) until nothing changes,
+    at most a few rounds."""
+    for _ in range(4):
+        decoded = _decode_html(_decode_percent(_decode_u_escapes(text)))
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def _decode_percent(text: str) -> str:
     if "%" not in text:
         return text
@@ -111,17 +132,17 @@ class Secrets:
     def redact(self, text: str) -> str:
         """The text with every form of every secret replaced, longest first.
 
-        A text that still spells a key once its \\u escapes or %-escapes are decoded (a key
-        escaped character by character, or mixed forms) is decoded, then redacted.
+        A text that still spells a key once its \\u escapes, %-escapes and HTML character
+        references are decoded, repeatedly (a key escaped character by character, encoded
+        twice, or mixed forms), is decoded, then redacted.
         """
         if self._values:
             for api_key in self._all_forms():  # named api_key: scrubbed by error trackers
                 if api_key in text:
                     text = text.replace(api_key, REDACTED)
-            for decode in (_decode_u_escapes, _decode_percent):
-                decoded = decode(text)
-                if decoded != text and any(api_key in decoded for api_key in self._values):
-                    text = self.redact(decoded)
+            decoded = _decoded(text)
+            if decoded != text and any(api_key in decoded for api_key in self._values):
+                text = self.redact(decoded)
         for ring in self._rings:
             text = ring.redact(text)
         return text
@@ -133,10 +154,18 @@ class Secrets:
         if isinstance(value, list):
             return [self.redact_json(item) for item in value]
         if isinstance(value, dict):
-            return {
-                k: REDACTED if is_secret_name(str(k)) and v is not None else self.redact_json(v)
-                for k, v in value.items()
-            }
+            masked: dict[Any, Any] = {}
+            for k, v in value.items():
+                shown = (
+                    REDACTED if is_secret_name(str(k)) and v is not None else self.redact_json(v)
+                )
+                name = self.redact(k) if isinstance(k, str) else k
+                if name != k:  # a key echoed as an object key: masked, kept distinct
+                    base, n = name, 2
+                    while name in value or name in masked:
+                        name, n = f"{base}#{n}", n + 1
+                masked[name] = shown
+            return masked
         return value
 
     def mask_echoes(self, value: Any, depth: int = 0) -> Any:
@@ -279,10 +308,9 @@ class KeyRing:
         found: dict[str, None] = {}
         with self._lock:
             self._candidates(text, found)
-            for decode in (_decode_u_escapes, _decode_percent):
-                decoded = decode(text)
-                if decoded != text:
-                    self._candidates(decoded, found)
+            decoded = _decoded(text)
+            if decoded != text:
+                self._candidates(decoded, found)
         return Secrets(found).redact(text) if found else text
 
 

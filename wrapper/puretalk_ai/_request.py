@@ -79,6 +79,15 @@ def request_parts(
         content = json.dumps(
             kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
         ).encode("utf-8")
+    elif kwargs.get("data") is not None or kwargs.get("files") is not None:
+        # A form or multipart body, encoded by httpx exactly as the generated client's own
+        # httpx call would encode it (the multipart boundary comes with its content type).
+        encoded = httpx.Request(
+            kwargs["method"], url, data=kwargs.get("data"), files=kwargs.get("files")
+        )
+        content = encoded.read()
+        merged = httpx.Headers(merged)  # a copy: the merged headers are cached per endpoint
+        merged["Content-Type"] = encoded.headers["Content-Type"]
     else:
         content = kwargs.get("content") or b""
     return RequestParts(kwargs["method"].upper(), url, merged, content)

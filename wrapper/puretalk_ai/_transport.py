@@ -649,7 +649,7 @@ def redacted_request(request: httpx.Request | None, secrets: Secrets) -> httpx.R
     if request is None:
         return None
     headers = [
-        (name, REDACTED if name.lower() == "x-api-key" else secrets.redact(value))
+        (secrets.redact(name), REDACTED if name.lower() == "x-api-key" else secrets.redact(value))
         for name, value in request.headers.multi_items()
         if name.lower() != "content-length"
     ]
@@ -665,7 +665,7 @@ def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Respo
     """A copy of a complete response whose body, headers and request carry no key."""
     # The copy's body is the decoded one, so the framing headers of the original go.
     headers = [
-        (name, secrets.redact(value))
+        (secrets.redact(name), secrets.redact(value))  # a header *name* can echo a key too
         for name, value in response.headers.multi_items()
         if name.lower() not in ("content-length", "content-encoding", "transfer-encoding")
     ]
