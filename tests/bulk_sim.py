@@ -16,8 +16,9 @@ import attrs
 import httpx
 
 from puretalk_ai import Integration, RateLimitError
-from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
+from puretalk_ai._bulk import BulkItem, BulkRunner
 from puretalk_ai._pacing import Pacer
+from puretalk_ai._redaction import MaskedKey
 from puretalk_ai.testing._limits import LimiterKind, make_limiter
 from scripts import bench_bulk
 
@@ -59,7 +60,7 @@ def simulate(
     start: float = 1000.3,  # where in the server's window the batch starts
     pacer: Pacer | None = None,
 ) -> SimResult:
-    items = [BulkItem(n, str(uuid.UUID(int=n + 1)), BulkKey(f"k{n}")) for n in range(updates)]
+    items = [BulkItem(n, str(uuid.UUID(int=n + 1)), MaskedKey(f"k{n}")) for n in range(updates)]
     runner = BulkRunner(items, concurrency, max_retries, pacer=pacer)
     server = make_limiter(rate, limiter, 1.0, start)
     rtt = latency + 2 * NETWORK

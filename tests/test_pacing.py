@@ -14,8 +14,9 @@ import pytest
 
 import puretalk_ai
 from puretalk_ai import APIConnectionError, AuthenticationError, RawResponse, UpdateResult
-from puretalk_ai._bulk import BulkItem, BulkKey, BulkRunner
+from puretalk_ai._bulk import BulkItem, BulkRunner
 from puretalk_ai._pacing import BETA, CUBIC_K, DOUBLING, START_RATE, Pacer, policy_rate
+from puretalk_ai._redaction import MaskedKey
 from puretalk_ai.testing import FakePuretalk
 from puretalk_ai.testing._limits import FixedWindow, TokenBucket
 from scripts import bench_bulk
@@ -27,7 +28,7 @@ OK = puretalk_ai.Integration()
 
 
 def _runner(n: int, concurrency: int = 8, max_retries: int = 2) -> BulkRunner:
-    items = [BulkItem(i, IDS[i], BulkKey(f"new-key-{i:06d}")) for i in range(n)]
+    items = [BulkItem(i, IDS[i], MaskedKey(f"new-key-{i:06d}")) for i in range(n)]
     return BulkRunner(items, concurrency, max_retries, target="http://127.0.0.1:9/api")
 
 

@@ -1,7 +1,7 @@
 """Contains some shared types for properties"""
 
 import re
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import IO, BinaryIO, Generic, Literal, TypeVar
 
@@ -117,3 +117,36 @@ def masked_extras_repr(value: object, depth: int = 0) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(masked_extras_repr(v, depth + 1) for v in value) + "]"
     return repr(value)
+
+
+def _masked_extras(value: object, depth: int = 0) -> object:
+    if depth > _MAX_DEPTH:
+        return "..."
+    if isinstance(value, Mapping):
+        return {
+            k: "***"
+            if is_secret_name(str(k)) and v is not None
+            else _masked_extras(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked_extras(v, depth + 1) for v in value]
+    return value
+
+
+def rich_fields(obj: object) -> Iterator[tuple[str, object]]:
+    """A model's fields for rich's pretty printer (``__rich_repr__``), masked as its repr is:
+    rich reads attrs fields itself and would otherwise print every value raw."""
+    import attrs
+
+    for field in attrs.fields(type(obj)):  # type: ignore[misc]
+        value = getattr(obj, field.name)
+        if field.repr is masked_repr:
+            yield (
+                field.name,
+                value if value is None or isinstance(value, Unset) else "***",
+            )
+        elif field.repr is masked_extras_repr:
+            yield field.name, _masked_extras(value)
+        else:
+            yield field.name, value

@@ -22,6 +22,7 @@ from puretalk_ai_openapi.models import Integration
 from ._config import check_int
 from ._exceptions import APIConnectionError, APIStatusError
 from ._pacing import Pacer, policy_rate
+from ._redaction import MaskedKey
 from ._response import RawResponse
 from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 
@@ -96,25 +97,10 @@ UpdateResult = UpdateOk | UpdateNotOk
 ``if result.ok is True:``), so ``result.integration`` is then an ``Integration``."""
 
 
-class BulkKey:
-    """One new key, masked in repr so that no frame local shows it."""
-
-    __slots__ = ("api_key",)
-
-    def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
-
-    def __repr__(self) -> str:
-        return "BulkKey(***)"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("BulkKey cannot be pickled")
-
-
 class BulkItem:
     __slots__ = ("attempts", "failures", "index", "integration_id", "key", "not_before", "sent_at")
 
-    def __init__(self, index: int, integration_id: str, key: BulkKey) -> None:
+    def __init__(self, index: int, integration_id: str, key: MaskedKey) -> None:
         self.index = index
         self.integration_id = integration_id
         self.key = key
@@ -167,7 +153,7 @@ def plan_updates(
                     "(the same integration); nothing was sent"
                 )
             seen[canonical] = position
-        items.append(BulkItem(position, integration_id, BulkKey(api_key)))
+        items.append(BulkItem(position, integration_id, MaskedKey(api_key)))
     return BulkRunner(items, concurrency, max_retries, target=target)
 
 

@@ -24,7 +24,7 @@ from ._config import (
     to_timeout,
 )
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
-from ._redaction import KeyRing, Secrets, run_ring
+from ._redaction import KeyRing, MaskedKey, Secrets, run_ring
 from ._request import request_parts, update_request_parts
 from ._response import RawResponse, UpdateParser
 from ._transport import AsyncSender, HttpBackend, SyncSender
@@ -193,19 +193,19 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     def _update_options(
         self,
         integration_id: str,
-        api_key: str,
+        key: MaskedKey,
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> CallOptions[Integration]:
         config = self._config
-        parts = update_request_parts(config, integration_id, api_key, extra_headers)
-        self._keys.add(api_key)
+        parts = update_request_parts(config, integration_id, key, extra_headers)
+        self._keys.add(key.api_key)
         return CallOptions(
             build_request=self._sender.build,
             parts=parts,
             parse=UpdateParser(integration_id, config.strict_response_validation),
-            secrets=Secrets((config.api_key, api_key), rings=(self._keys, run_ring.get())),
+            secrets=Secrets((config.api_key, key.api_key), rings=(self._keys, run_ring.get())),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=config.max_retries
             if max_retries is None

@@ -99,6 +99,25 @@ def _decode_percent(text: str) -> str:
     return _PERCENT.sub(lambda m: unquote(m.group()), text)
 
 
+class MaskedKey:
+    """One key, masked in repr, that cannot be pickled: how a new key travels through the
+    SDK's frames, so that no frame local shows it (``pytest --showlocals``, rich's and
+    better-exceptions' tracebacks print every local of every frame)."""
+
+    __slots__ = ("api_key",)
+
+    def __init__(self, api_key: str) -> None:
+        self.api_key = api_key
+
+    def __repr__(self) -> str:
+        return "MaskedKey(***)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("MaskedKey cannot be pickled")
+
+
 class Secrets:
     """The keys one call must never show. Its repr is masked; it cannot be pickled."""
 

@@ -12,6 +12,7 @@ from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
 from ._config import ClientConfig, check_headers, merge_headers
+from ._redaction import MaskedKey
 from ._transport import RequestParts
 
 __all__ = ["check_api_key", "check_integration_id", "request_parts", "update_request_parts"]
@@ -42,17 +43,17 @@ def check_integration_id(integration_id: object) -> str:
     return integration_id
 
 
-def check_api_key(api_key: object, name: str = "api_key") -> str:
-    """The new integration key: a non-empty str that UTF-8 can carry. Never echoed."""
-    if not isinstance(api_key, str):
-        raise TypeError(f"{name} must be a str, not {type(api_key).__name__}")
-    if not api_key:
+def check_api_key(key: MaskedKey, name: str = "api_key") -> None:
+    """The new integration key must be a non-empty str that UTF-8 can carry. Never echoed,
+    and never a local of this frame: read through the masked carrier only."""
+    if not isinstance(key.api_key, str):
+        raise TypeError(f"{name} must be a str, not {type(key.api_key).__name__}")
+    if not key.api_key:
         raise ValueError(f"{name} must not be empty")
     try:
-        api_key.encode("utf-8")
+        key.api_key.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{name} cannot be encoded as UTF-8 (a lone surrogate)") from None
-    return api_key
 
 
 def request_parts(
@@ -116,15 +117,15 @@ def join_url(base: httpx.URL, path: str, query: str | None = None) -> httpx.URL:
 def update_request_parts(
     config: ClientConfig,
     integration_id: str,
-    api_key: str,
+    key: MaskedKey,
     extra_headers: Mapping[str, str] | None,
 ) -> RequestParts:
     """The update request. Checks the id, the key and the headers before anything else; the
     path and body come from the generated endpoint, so the id is exactly one percent-encoded
-    segment.
+    segment. The key is read through its masked carrier: no frame here holds it raw.
     """
     check_integration_id(integration_id)
-    check_api_key(api_key)
+    check_api_key(key)
     checked = check_headers(extra_headers, "extra_headers")
-    body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=api_key))
+    body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=key.api_key))
     return request_parts(config, _get_kwargs(integration_id, body=body), checked)

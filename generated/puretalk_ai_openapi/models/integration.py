@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, masked_extras_repr
+from ..types import UNSET, Unset, masked_extras_repr, rich_fields
 
 if TYPE_CHECKING:
     from ..models.integration_data import IntegrationData
@@ -45,6 +45,10 @@ class Integration:
     additional_properties: dict[str, Any] = _attrs_field(
         init=False, factory=dict, repr=masked_extras_repr
     )
+
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        """What rich prints: secret-named fields masked, as in the repr."""
+        yield from rich_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         integration_id: str | Unset = UNSET

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Self, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset, masked_extras_repr, masked_repr
+from ..types import UNSET, Unset, masked_extras_repr, masked_repr, rich_fields
 
 T = TypeVar("T", bound="IntegrationData")
 
@@ -22,6 +22,10 @@ class IntegrationData:
     additional_properties: dict[str, Any] = _attrs_field(
         init=False, factory=dict, repr=masked_extras_repr
     )
+
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        """What rich prints: secret-named fields masked, as in the repr."""
+        yield from rich_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         api_key = self.api_key

@@ -25,7 +25,7 @@ from .._bulk import (
 from .._call import run_flow
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
 from .._exceptions import PuretalkError
-from .._redaction import KeyRing, run_ring
+from .._redaction import KeyRing, MaskedKey, run_ring
 from .._response import RawResponse
 
 if TYPE_CHECKING:
@@ -54,13 +54,12 @@ class Integrations:
 
         Raises ValueError/TypeError for bad arguments (nothing is sent), else a PuretalkError.
         """
-        return self.with_raw_response.update(
-            integration_id,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-        ).parse()
+        key = MaskedKey(api_key)
+        del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
+        raw = self.with_raw_response._update(
+            integration_id, key, timeout, max_retries, extra_headers
+        )
+        return raw.parse()
 
     def update_many(
         self,
@@ -88,14 +87,12 @@ class Integrations:
         planned = plan_updates(
             updates, concurrency, _retries(self._client, max_retries), self._client.base_url
         )
-        del updates  # the keys live on only inside masked BulkKey objects
+        del updates  # the keys live on only inside MaskedKey objects
         if isinstance(planned, Exception):
             raise planned
 
         def call(item: BulkItem) -> RawResponse[Integration]:
-            return self.with_raw_response.update(
-                item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
-            )
+            return self.with_raw_response._update(item.integration_id, item.key, timeout, 0, None)
 
         with _run_keys(planned):
             return _drive_sync(planned, call, on_start, on_result)
@@ -225,10 +222,20 @@ class IntegrationsWithRawResponse:
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> RawResponse[Integration]:
+        key = MaskedKey(api_key)
+        del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
+        return self._update(integration_id, key, timeout, max_retries, extra_headers)
+
+    def _update(
+        self,
+        integration_id: str,
+        key: MaskedKey,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> RawResponse[Integration]:
         client = self._client
-        options = client._update_options(
-            integration_id, api_key, timeout, max_retries, extra_headers
-        )
+        options = client._update_options(integration_id, key, timeout, max_retries, extra_headers)
         response, integration = client._run(run_flow(options))
         return RawResponse(http_response=response, parsed=integration)
 
@@ -255,12 +262,10 @@ class AsyncIntegrations:
 
         Raises ValueError/TypeError for bad arguments (nothing is sent), else a PuretalkError.
         """
-        raw = await self.with_raw_response.update(
-            integration_id,
-            api_key=api_key,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
+        key = MaskedKey(api_key)
+        del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
+        raw = await self.with_raw_response._update(
+            integration_id, key, timeout, max_retries, extra_headers
         )
         return raw.parse()
 
@@ -289,8 +294,8 @@ class AsyncIntegrations:
             raise planned
 
         async def call(item: BulkItem) -> RawResponse[Integration]:
-            return await self.with_raw_response.update(
-                item.integration_id, api_key=item.key.api_key, timeout=timeout, max_retries=0
+            return await self.with_raw_response._update(
+                item.integration_id, item.key, timeout, 0, None
             )
 
         with _run_keys(planned):
@@ -386,9 +391,19 @@ class AsyncIntegrationsWithRawResponse:
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> RawResponse[Integration]:
+        key = MaskedKey(api_key)
+        del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
+        return await self._update(integration_id, key, timeout, max_retries, extra_headers)
+
+    async def _update(
+        self,
+        integration_id: str,
+        key: MaskedKey,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | None,
+        extra_headers: Mapping[str, str] | None,
+    ) -> RawResponse[Integration]:
         client = self._client
-        options = client._update_options(
-            integration_id, api_key, timeout, max_retries, extra_headers
-        )
+        options = client._update_options(integration_id, key, timeout, max_retries, extra_headers)
         response, integration = await client._run(run_flow(options))
         return RawResponse(http_response=response, parsed=integration)
