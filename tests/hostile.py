@@ -25,6 +25,11 @@ Behaviour = Callable[[socket.socket, threading.Event], None]
 MAX_SECONDS = 30.0  # no behaviour runs longer than this, whatever the client does
 
 
+def read_request(conn: socket.socket) -> None:
+    """Read one whole request (head and Content-Length body) from the connection."""
+    _read_request(conn)
+
+
 def _read_request(conn: socket.socket) -> None:
     data = b""
     conn.settimeout(5)

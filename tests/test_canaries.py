@@ -21,6 +21,8 @@ from puretalk_ai import AsyncPuretalk, Puretalk
 from puretalk_ai._deadline import DeadlineBackend
 from tests.secrets import CALLER_KEY
 
+ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+
 
 def _backends(client: httpx.Client) -> list[object]:
     transports: list[Any] = [client._transport, *client._mounts.values()]
@@ -66,3 +68,36 @@ def test_httpx_aiohttp_keeps_the_cause_of_what_it_maps() -> None:
     with pytest.raises(httpx.ConnectTimeout) as caught, transport.map_aiohttp_exceptions():
         raise aiohttp.ServerDisconnectedError()
     assert isinstance(caught.value.__cause__, aiohttp.ServerDisconnectedError)
+
+
+def test_the_path_to_a_responses_http11_connection_still_exists() -> None:
+    # _transport closes a connection holding bytes no request asked for, found through
+    # response.stream -> httpx -> httpcore -> h11. If a release moves a hop, the stray-
+    # bytes defence would silently stop: this fails first.
+    import asyncio
+
+    from puretalk_ai._transport import _CONNECTION_PATH
+    from puretalk_ai.testing import FakePuretalk
+
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    fake.add_integration(integration_id=ID, api_key="old-key-123")
+
+    def walk(response: httpx.Response) -> Any:
+        node: Any = response.stream
+        for name in _CONNECTION_PATH:
+            node = getattr(node, name)
+        return node._h11_state.trailing_data
+
+    with fake.serve() as server:
+        with Puretalk(api_key=CALLER_KEY, base_url=server.base_url) as client:
+            raw = client.integrations.with_raw_response.update(ID, api_key="sk-new-key-00001")
+            assert walk(raw.http_response) == (b"", False)
+
+        async def run() -> Any:
+            async with AsyncPuretalk(api_key=CALLER_KEY, base_url=server.base_url) as client:
+                raw = await client.integrations.with_raw_response.update(
+                    ID, api_key="sk-new-key-00002"
+                )
+                return walk(raw.http_response)
+
+        assert asyncio.run(run()) == (b"", False)

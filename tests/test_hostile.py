@@ -345,3 +345,49 @@ def test_keys_echoed_in_any_shape_are_masked(kind: str, echo: str) -> None:
         for secret in (CALLER_KEY, NEW_KEY):
             assert secret not in html.unescape(text)
             assert secret not in unquote(unquote(text))
+
+
+OTHER_ID = "00000000-0000-4000-8000-0000000000bb"
+
+
+def _answer(status: str, body: bytes) -> bytes:
+    head = f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
+    return head.encode() + f"content-length: {len(body)}\r\n\r\n".encode() + body
+
+
+def test_bytes_no_request_asked_for_never_answer_the_next_call(kind: str) -> None:
+    # The first answer on a connection comes with a stray second 200, for another id, in
+    # the same write. Reusing that connection would read the stray 200 as the answer to the
+    # next call, so the next call must go out on a fresh connection and get its own 404.
+    ok = _answer("200 OK", json.dumps(integration_json()).encode())
+    stray = _answer("200 OK", json.dumps(integration_json(integration_id=OTHER_ID)).encode())
+    missing = _answer("404 Not Found", b'{"err": true, "msg": "Integration not found"}')
+    server: hostile.HostileServer
+
+    def behaviour(conn: Any, stop: Any) -> None:
+        if server.connections == 1:
+            conn.sendall(ok + stray)
+            hostile.read_request(conn)  # the next call, if this connection is reused
+        conn.sendall(missing)
+
+    server = hostile.HostileServer(behaviour)
+    options: dict[str, Any] = {"api_key": CALLER_KEY, "max_retries": 0}
+    with server as url:
+        if kind == "sync":
+            with Puretalk(base_url=url, **options) as client:
+                first = client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+                with pytest.raises(NotFoundError):
+                    client.integrations.update(OTHER_ID, api_key=NEW_KEY)
+        else:
+            backend: HttpBackend = "aiohttp" if kind == "aiohttp" else "httpx"
+
+            async def run() -> Any:
+                async with AsyncPuretalk(base_url=url, http_backend=backend, **options) as c:
+                    done = await c.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+                    with pytest.raises(NotFoundError):
+                        await c.integrations.update(OTHER_ID, api_key=NEW_KEY)
+                    return done
+
+            first = asyncio.run(run())
+    assert str(first.integration_id) == INTEGRATION_ID
+    assert server.connections == 2

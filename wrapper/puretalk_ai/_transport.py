@@ -13,6 +13,7 @@ Everything about the wire that the sync and async clients share is decided here,
 - the SDK's own clients are plain ``httpx.Client``/``AsyncClient`` objects, sent through
   their public ``send`` (where tracing and mocking tools hook in); plain-http loopback
   never goes through an environment proxy, https follows the environment as httpx does;
+- a connection on which bytes arrived that no request asked for is closed, never reused;
 - redacted copies of requests and responses for exceptions (no key, picklable).
 """
 
@@ -325,6 +326,33 @@ def _complete(
     return response
 
 
+# --- bytes no request asked for ------------------------------------------------------------------
+# httpcore hands a connection back to its pool once a response is complete, with whatever
+# else the server sent in the same read still in h11's buffer: the next request on that
+# connection would take those bytes as its answer. After every response, a connection
+# holding unasked-for bytes is closed, so the pool never hands it out again. The path to
+# it runs through private attributes of httpx and httpcore (tests/test_canaries.py fails
+# first if a release moves them); a transport without it (aiohttp, which drops such a
+# connection itself; a test double) is left alone.
+
+_CONNECTION_PATH = ("_stream", "_httpcore_stream", "_stream", "_connection")
+
+
+def _connection_holding_stray_bytes(response: httpx.Response) -> Any:
+    """The httpcore HTTP/1.1 connection of this response, if it holds unasked-for bytes."""
+    node: Any = response.stream
+    for name in _CONNECTION_PATH:
+        node = getattr(node, name, None)
+    state = getattr(node, "_h11_state", None)
+    if state is None:
+        return None
+    try:
+        data, _ = state.trailing_data
+    except Exception:  # an h11 that changed: the canary test says so
+        return None
+    return node if data else None
+
+
 def _expired(request: httpx.Request) -> httpx.ReadTimeout:
     return httpx.ReadTimeout("the attempt's deadline passed", request=request)
 
@@ -472,6 +500,9 @@ class SyncSender(_Sender):
                     reader.fail(exc)
             finally:
                 response.close()
+                stray = _connection_holding_stray_bytes(response)
+                if stray is not None:
+                    stray.close()
             return _complete(response, reader, request, started)
         except _Expired:
             return _expired(request)
@@ -582,6 +613,9 @@ class AsyncSender(_Sender):
                 reader.fail(exc)
         finally:
             await response.aclose()
+            stray = _connection_holding_stray_bytes(response)
+            if stray is not None:
+                await stray.aclose()
         return response, reader
 
     async def aclose(self) -> None:
