@@ -13,6 +13,7 @@ import pickle
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -391,3 +392,21 @@ def test_bytes_no_request_asked_for_never_answer_the_next_call(kind: str) -> Non
             first = asyncio.run(run())
     assert str(first.integration_id) == INTEGRATION_ID
     assert server.connections == 2
+
+
+def test_one_byte_chunks_in_update_many_with_8_workers_stay_bounded() -> None:
+    # Eight workers reading such bodies at once: memory grows with 8 x the cap, never with
+    # 40 bytes per byte (the old list of chunks: ~40 MiB here; the bound is 25 MiB).
+    cap = 128 * 1024
+    ids = [str(uuid.UUID(int=n + 7000)) for n in range(8)]
+    with hostile.HostileServer(hostile.one_byte_chunks()) as url:
+        call("sync", url, max_retries=0, max_response_bytes=1024)  # imports and pools first
+        with (
+            Puretalk(api_key=CALLER_KEY, base_url=url, max_response_bytes=cap) as client,
+            hostile.peak_rss_growth() as grew,
+        ):
+            results = client.integrations.update_many(
+                {i: NEW_KEY for i in ids}, concurrency=8, max_retries=0
+            )
+    assert grew[0] < 25 * MIB, grew[0] / MIB
+    assert [type(r.error) for r in results] == [APIResponseValidationError] * 8
