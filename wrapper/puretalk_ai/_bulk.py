@@ -20,7 +20,7 @@ import attrs
 from puretalk_ai_openapi.models import Integration
 
 from ._config import check_int
-from ._exceptions import APIConnectionError, APIStatusError
+from ._exceptions import APIConnectionError, APIResponseValidationError, APIStatusError
 from ._pacing import Pacer, policy_rate
 from ._redaction import MaskedKey
 from ._response import RawResponse
@@ -294,8 +294,10 @@ class BulkRunner:
             return self._fail(item, outcome)
         if asked is not None and asked > 0:
             self.paused_until = max(self.paused_until, now + asked)  # every worker waits
-        retryable = isinstance(outcome, APIConnectionError) or (
-            status is not None and is_retryable_status(status)
+        retryable = (
+            isinstance(outcome, APIConnectionError)
+            or (status is not None and is_retryable_status(status))
+            or (isinstance(outcome, APIResponseValidationError) and outcome.body_incomplete)
         )
         if retryable and item.failures < self.max_retries and self.stop_reason is None:
             item.failures += 1

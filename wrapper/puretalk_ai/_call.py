@@ -21,6 +21,7 @@ from ._logs import logger
 from ._redaction import Secrets
 from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
 from ._transport import (
+    BROKEN,
     RequestParts,
     certificate_problem,
     detached,
@@ -174,7 +175,11 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
         asked: float | None = None
         if isinstance(outcome, httpx.Response):
             status = outcome.status_code
-            retryable = is_retryable_status(status)
+            # A 2xx whose body was lost on the way is retried like a lost connection: the
+            # next answer may confirm the change (the last one says it may have applied).
+            retryable = is_retryable_status(status) or (
+                200 <= status < 300 and BROKEN in outcome.extensions
+            )
             if not (retryable and attempt < attempts):
                 then = "giving up" if retryable and attempts > 1 else "no retry"
                 _log_attempt(request, str(status), elapsed, attempt, attempts, then)

@@ -157,12 +157,23 @@ class APIResponseValidationError(PuretalkError):
     status_code: int
     response: httpx.Response
     body_snippet: str
+    body_incomplete: bool
+    """True when the body could not be read whole (cut off, undecodable): the answer was
+    lost on the way, so a retry may confirm the change (a PATCH sets a value: it is safe)."""
 
-    def __init__(self, message: str, *, response: httpx.Response, body_snippet: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body_snippet: str,
+        body_incomplete: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status_code = response.status_code
         self.response = response
         self.body_snippet = body_snippet
+        self.body_incomplete = body_incomplete
 
 
 class APIReportedError(PuretalkError):

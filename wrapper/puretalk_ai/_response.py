@@ -63,13 +63,16 @@ def make_status_error(response: httpx.Response, secrets: Secrets) -> APIStatusEr
     )
 
 
-def _invalid(response: httpx.Response, secrets: Secrets, why: str) -> APIResponseValidationError:
+def _invalid(
+    response: httpx.Response, secrets: Secrets, why: str, *, incomplete: bool = False
+) -> APIResponseValidationError:
     shown = _body_snippet(response, secrets)
     return APIResponseValidationError(
         f"Puretalk reported success (status {response.status_code}), so the change may have "
         f"been applied, but the response is not usable: {why}; body: {shown}",
         response=redacted_response(response, secrets),
         body_snippet=shown,
+        body_incomplete=incomplete,
     )
 
 
@@ -95,7 +98,7 @@ def success_body(
     broken = response.extensions.get(BROKEN)
     if broken:
         why = f"the body could not be read whole ({secrets.redact(broken)})"
-        return None, _invalid(response, secrets, why)
+        return None, _invalid(response, secrets, why, incomplete=True)
     if empty_ok and not response.content:
         return None, None
     body, ok = loads_bounded(response.content)
