@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from puretalk_ai import DEFAULT_BASE_URL, AsyncPuretalk, Puretalk, PuretalkError
+from puretalk_ai import DEFAULT_BASE_URL, AsyncPuretalk, NotFoundError, Puretalk, PuretalkError
 from tests.conftest import BASE_URL, INTEGRATION_ID, integration_json
-from tests.secrets import CALLER_KEY
+from tests.secrets import CALLER_KEY, NEW_KEY
 
 CLIENTS = [Puretalk, AsyncPuretalk]
 
@@ -189,3 +189,21 @@ def test_with_options_keeps_the_http_backend_and_rebuilds_the_pool_only_when_nee
     assert (same_pool.http_backend, new_origin.http_backend) == ("aiohttp", "aiohttp")
     assert new_origin._owns_http
     assert not same_pool._owns_http
+
+
+def test_with_options_replaces_a_default_header_whatever_the_case_of_its_name() -> None:
+    seen: list[list[str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get_list("x-team"))
+        return httpx.Response(404, json={"err": True, "msg": "Integration not found"})
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    client = Puretalk(
+        api_key=CALLER_KEY, default_headers={"X-Team": "a"}, http_client=http, max_retries=0
+    )
+    copy = client.with_options(default_headers={"x-team": "b"})
+    for each in (client, copy):
+        with pytest.raises(NotFoundError):
+            each.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+    assert seen == [["a"], ["b"]]

@@ -33,7 +33,9 @@ def test_import_and_update_without_os_register_at_fork() -> None:
     run = _python(
         f"""
         import os
-        import httpx  # the standard library and httpx guard their own use of it
+        # What the standard library and httpx register at import, they guard themselves
+        # (by checking for fork) on Windows: import them first, then take the API away.
+        import asyncio, random, threading, httpx
         del os.register_at_fork  # as on Windows
         import puretalk_ai
         from puretalk_ai.testing import FakePuretalk

@@ -277,3 +277,26 @@ def test_puretalk_log_handler_uses_the_filter(monkeypatch: pytest.MonkeyPatch) -
     )
     assert "echo ***" in run.stderr
     assert NEW_KEY not in run.stderr
+
+
+def test_a_record_whose_arguments_do_not_fit_its_format_is_still_masked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Keep()
+    handler.addFilter(RedactingFilter())
+    other = logging.getLogger("somebody.else")
+    other.addHandler(handler)
+    try:
+        other.warning("broken %d", CALLER_KEY)  # %d for a str: logging cannot format it
+    finally:
+        other.removeHandler(handler)
+    assert lines == ["broken %d (arguments that do not fit it: ('***',))"]
+    assert CALLER_KEY not in capsys.readouterr().err  # logging's error path never ran
+    client.close()

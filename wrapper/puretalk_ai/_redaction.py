@@ -363,8 +363,10 @@ class RedactingFilter(logging.Filter):
             return True
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string: leave it to the handler's own error path
-            return True
+        except Exception:
+            # A format string its arguments do not fit: logging's own error path would
+            # print the arguments as they are, keys and all. Shown masked, unformatted.
+            message = f"{record.msg!s} (arguments that do not fit it: {record.args!r})"
 
         def redact(text: str) -> str:
             for ring in rings:
