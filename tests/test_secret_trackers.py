@@ -203,19 +203,25 @@ def test_the_fake_never_sees_a_request_routed_into_a_fragment() -> None:
 # --- the log filter ------------------------------------------------------------------------------
 
 
+class FilteredLines(logging.Handler):
+    """Keeps each formatted line, behind a RedactingFilter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.addFilter(RedactingFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def test_the_redacting_filter_masks_handled_keys_in_any_logger(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
     client._update_options(ID, MaskedKey(NEW_KEY), NOT_GIVEN, None, None)  # as an update does
-    handler_records: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            handler_records.append(self.format(record))
-
-    handler = Keep()
-    handler.addFilter(RedactingFilter())
+    handler = FilteredLines()
+    handler_records = handler.lines
     other = logging.getLogger("httpcore.http11")
     other.addHandler(handler)
     try:
@@ -283,14 +289,8 @@ def test_a_record_whose_arguments_do_not_fit_its_format_is_still_masked(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
-    lines: list[str] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(self.format(record))
-
-    handler = Keep()
-    handler.addFilter(RedactingFilter())
+    handler = FilteredLines()
+    lines = handler.lines
     other = logging.getLogger("somebody.else")
     other.addHandler(handler)
     try:
