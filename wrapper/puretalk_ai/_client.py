@@ -21,6 +21,7 @@ from ._config import (
     NotGiven,
     TimeoutTypes,
     check_max_retries,
+    merge_headers,
     to_timeout,
 )
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
@@ -163,7 +164,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             total_timeout=(
                 config.total_timeout if isinstance(total_timeout, NotGiven) else total_timeout
             ),
-            default_headers=_replace_headers(config.default_headers, default_headers),
+            default_headers=merge_headers(config.default_headers, default_headers or {}),
             max_response_bytes=(
                 config.max_response_bytes if max_response_bytes is None else max_response_bytes
             ),
@@ -241,16 +242,6 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             f"{type(self).__name__}(base_url={c.base_url!r}, api_key='***', "
             f"max_retries={c.max_retries}, total_timeout={c.total_timeout})"
         )
-
-
-def _replace_headers(current: Mapping[str, str], new: Mapping[str, str] | None) -> dict[str, str]:
-    """``current`` with ``new`` laid over it; header names match whatever their case, so
-    ``X-Team`` is replaced by ``x-team``, never sent twice."""
-    if not new:
-        return dict(current)
-    replaced = {name.lower() for name in new}
-    kept = {name: value for name, value in current.items() if name.lower() not in replaced}
-    return {**kept, **new}
 
 
 class Puretalk(_BaseClient[httpx.Client, SyncSender]):
