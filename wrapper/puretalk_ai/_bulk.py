@@ -266,19 +266,19 @@ class BulkRunner:
         """Record one attempt's outcome (the RawResponse of the update, its Integration, or
         the exception that stood for it): the item's result, or None when it is retried."""
         self.in_flight.pop(item.index, None)
+        confirmed = True
         if isinstance(outcome, RawResponse):
             # A success's rate-limit headers may announce the server's policy.
             self.pacer.announced(policy_rate(outcome.headers), now)
-            if not outcome.confirmed:  # a success that names no integration: not proof
-                self._connection_failures = 0
-                self.pacer.delivered(now)
-                return self._record(item, UpdateNotOk(item.integration_id, "unknown", None,
-                                                      UNCONFIRMED_REASON))  # fmt: skip
+            confirmed = outcome.confirmed
             outcome = outcome.parse()
         if isinstance(outcome, Integration):
             self._connection_failures = 0
-            self.succeeded += 1
             self.pacer.delivered(now)
+            if not confirmed:  # a success that names no integration: not proof for this id
+                result = UpdateNotOk(item.integration_id, "unknown", None, UNCONFIRMED_REASON)
+                return self._record(item, result)
+            self.succeeded += 1
             return self._record(item, UpdateOk(item.integration_id, outcome))
         status = outcome.status_code if isinstance(outcome, APIStatusError) else None
         asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
