@@ -201,12 +201,13 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     ) -> CallOptions[Integration]:
         config = self._config
         parts = update_request_parts(config, integration_id, key, extra_headers)
-        self._keys.add(key.api_key)
+        run = run_ring.get()
+        self._keys.add(key.api_key, like=run)
         return CallOptions(
             build_request=self._sender.build,
             parts=parts,
             parse=UpdateParser(integration_id, config.strict_response_validation),
-            secrets=Secrets((config.api_key, key.api_key), rings=(self._keys, run_ring.get())),
+            secrets=Secrets((config.api_key, key.api_key), rings=(self._keys, run)),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=config.max_retries
             if max_retries is None

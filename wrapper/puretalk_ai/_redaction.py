@@ -286,10 +286,13 @@ class KeyRing:
     def __reduce__(self) -> Any:
         raise TypeError("KeyRing cannot be pickled")
 
-    def add(self, key: str) -> None:
+    def add(self, key: str, like: KeyRing | None = None) -> None:
+        """Hold `key`; its forms are taken from `like` (a bulk run's ring) when it holds
+        them already, so a key of a run is not worked out twice on the hot path."""
         if len(key) < MIN_SECRET_LENGTH or key in self._keys:
             return
-        forms = tuple(_forms(key))
+        known = like._keys.get(key) if like is not None else None
+        forms = known if known is not None else tuple(_forms(key))
         with self._lock:
             self._keys[key] = forms
             for form in forms:
