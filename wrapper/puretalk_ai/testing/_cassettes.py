@@ -22,8 +22,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from puretalk_ai_openapi.types import is_secret_name
-
+from .._operation import secret_values
 from .._redaction import REDACTED, KeyRing, Secrets, loads_bounded
 
 __all__ = ["CassetteScrubber", "vcr_config"]
@@ -66,24 +65,12 @@ class CassetteScrubber:
         parsed, ok = loads_bounded(raw)
         if not ok:
             return self._keys.redact(raw.decode("utf-8", "replace")).encode("utf-8")
-        if learn:
-            self._learn(parsed)
+        if learn:  # the keys a request carries in its secret-named fields
+            for value in secret_values(parsed):
+                self._keys.add(value)
         masked = Secrets(()).redact_json(parsed)  # secret-named fields, any length
         text = json.dumps(masked, ensure_ascii=False)
         return self._keys.redact(text).encode("utf-8")
-
-    def _learn(self, value: Any) -> None:
-        stack = [value]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    if isinstance(child, str) and is_secret_name(str(key)):
-                        self._keys.add(child)
-                    else:
-                        stack.append(child)
-            elif isinstance(item, list):
-                stack.extend(item)
 
 
 def vcr_config() -> dict[str, Any]:
