@@ -17,7 +17,7 @@ import httpx
 
 from puretalk_ai_openapi.types import is_secret_name
 
-from ._redaction import Secrets
+from ._redaction import MAX_JSON_DEPTH, Secrets
 from ._response import Parser, _invalid, success_body
 
 __all__ = ["OperationParser", "operation_functions", "secret_values"]
@@ -43,7 +43,7 @@ def operation_functions(operation: object) -> tuple[Callable[..., Any], Callable
 def secret_values(value: Any, depth: int = 0) -> list[str]:
     """String values of secret-named fields in a request body, to redact."""
     found: list[str] = []
-    if depth > 32:
+    if depth > MAX_JSON_DEPTH:  # as deep as any JSON the SDK accepts (loads_bounded)
         return found
     if isinstance(value, dict):
         for key, item in value.items():
