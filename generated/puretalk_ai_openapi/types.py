@@ -91,47 +91,40 @@ def is_secret_name(name: str) -> bool:
     return any(snake == word or snake.endswith("_" + word) for word in _SECRET_WORDS)
 
 
-def masked_repr(value: object) -> str:
-    """The repr of a secret-named field: '***' for any value that is set."""
-    return repr(value) if value is None or isinstance(value, Unset) else "'***'"
+def _masked(value: object) -> object:
+    """A secret-named field's value as shown: '***' for any value that is set."""
+    return value if value is None or isinstance(value, Unset) else "***"
 
 
-def masked_extras_repr(value: object, depth: int = 0) -> str:
-    """The repr of fields off the spec, with secret-named ones masked at any depth."""
-    if depth > _MAX_DEPTH:
+class _Deeper:
+    """Stands for what lies deeper than _MAX_DEPTH levels."""
+
+    def __repr__(self) -> str:
         return "..."
-    if isinstance(value, Mapping):
-        return (
-            "{"
-            + ", ".join(
-                f"{k!r}: "
-                + (
-                    masked_repr(v)
-                    if is_secret_name(str(k))
-                    else masked_extras_repr(v, depth + 1)
-                )
-                for k, v in value.items()
-            )
-            + "}"
-        )
-    if isinstance(value, list):
-        return "[" + ", ".join(masked_extras_repr(v, depth + 1) for v in value) + "]"
-    return repr(value)
 
 
 def _masked_extras(value: object, depth: int = 0) -> object:
+    """Fields off the spec as shown: a copy with secret-named ones masked at any depth."""
     if depth > _MAX_DEPTH:
-        return "..."
+        return _Deeper()
     if isinstance(value, Mapping):
         return {
-            k: "***"
-            if is_secret_name(str(k)) and v is not None
-            else _masked_extras(v, depth + 1)
+            k: _masked(v) if is_secret_name(str(k)) else _masked_extras(v, depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_masked_extras(v, depth + 1) for v in value]
     return value
+
+
+def masked_repr(value: object) -> str:
+    """The repr of a secret-named field: '***' for any value that is set."""
+    return repr(_masked(value))
+
+
+def masked_extras_repr(value: object) -> str:
+    """The repr of fields off the spec, with secret-named ones masked at any depth."""
+    return repr(_masked_extras(value))
 
 
 def rich_fields(obj: object) -> Iterator[tuple[str, object]]:
@@ -142,10 +135,7 @@ def rich_fields(obj: object) -> Iterator[tuple[str, object]]:
     for field in attrs.fields(type(obj)):  # type: ignore[misc]
         value = getattr(obj, field.name)
         if field.repr is masked_repr:
-            yield (
-                field.name,
-                value if value is None or isinstance(value, Unset) else "***",
-            )
+            yield field.name, _masked(value)
         elif field.repr is masked_extras_repr:
             yield field.name, _masked_extras(value)
         else:
