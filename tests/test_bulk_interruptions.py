@@ -224,7 +224,7 @@ def test_ctrl_c_while_workers_start_stops_the_started_ones_and_reports(
 ) -> None:
     fake = fake_with(IDS, latency=0.05)
     _starts_then(monkeypatch, 3, KeyboardInterrupt())
-    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    client = fake.client()
     with pytest.raises(KeyboardInterrupt) as caught:
         client.integrations.update_many(new_keys(IDS), concurrency=16)
     results = caught.value.update_results  # type: ignore[attr-defined]
@@ -240,7 +240,7 @@ def test_no_worker_thread_is_a_typed_error_with_every_state(
 ) -> None:
     fake = fake_with(IDS)
     _starts_then(monkeypatch, 0, RuntimeError("can't start new thread"))
-    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    client = fake.client()
     with pytest.raises(puretalk_ai.PuretalkError, match="could not start a worker thread") as e:
         client.integrations.update_many(new_keys(IDS), concurrency=4)
     results = e.value.update_results  # type: ignore[attr-defined]
@@ -253,6 +253,6 @@ def test_fewer_worker_threads_than_asked_still_finish_the_batch(
 ) -> None:
     fake = fake_with(IDS)
     _starts_then(monkeypatch, 2, RuntimeError("can't start new thread"))
-    client = puretalk_ai.Puretalk(**BASE, http_client=httpx.Client(transport=fake.transport()))
+    client = fake.client()
     results = client.integrations.update_many(new_keys(IDS), concurrency=8)
     assert [r.state for r in results] == ["ok"] * len(IDS)
