@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from puretalk_ai.testing import FakePuretalk
+from tests.secrets import CALLER_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 # The docs page `make spec` read, recorded beside the spec it yielded.
@@ -46,3 +51,19 @@ def serve_bytes(body: bytes, content_type: str = "text/markdown") -> Iterator[st
 
     with serving(Handler) as base_url:
         yield base_url
+
+
+def fake_with(ids: list[str], **options: Any) -> FakePuretalk:
+    """A fake that knows the caller key and holds `ids` with an old key each."""
+    fake = FakePuretalk(api_key=CALLER_KEY, **options)
+    for integration_id in ids:
+        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    return fake
+
+
+def wait_for_successes(fake: FakePuretalk, count: int, seconds: float = 30.0) -> None:
+    """Wait, bounded, until the fake has answered `count` requests with 200."""
+    deadline = time.monotonic() + seconds
+    while len([r for r in fake.requests if r.status == 200]) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} updates succeeded in {seconds} s"
+        time.sleep(0.01)

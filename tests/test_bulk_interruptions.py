@@ -17,17 +17,11 @@ import puretalk_ai
 from puretalk_ai import RateLimitError, UpdateResult
 from puretalk_ai.testing import FakePuretalk
 from tests import audit
+from tests.helpers import fake_with
 from tests.secrets import CALLER_KEY
 
 IDS = [str(uuid.UUID(int=1000 + i)) for i in range(40)]
 BASE: dict[str, Any] = {"api_key": CALLER_KEY, "base_url": "https://api.puretalk.test/api"}
-
-
-def fake_with(ids: list[str], **options: Any) -> FakePuretalk:
-    fake = FakePuretalk(api_key=CALLER_KEY, **options)
-    for integration_id in ids:
-        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
-    return fake
 
 
 def new_keys(ids: list[str]) -> dict[str, str]:

@@ -24,6 +24,7 @@ from puretalk_ai._cli import (
 )
 from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests import audit
+from tests.helpers import fake_with, wait_for_successes
 from tests.secrets import CALLER_KEY, NEW_KEY
 from tests.test_cli import CLI, one_line_error, run
 
@@ -298,9 +299,7 @@ def read_journal(path: Path) -> list[dict[str, str]]:
 
 
 def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -> None:
-    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.05)
-    for integration_id in IDS:
-        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    fake = fake_with(IDS, latency=0.05)
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
     journal = tmp_path / "journal.jsonl"
     env = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
@@ -310,10 +309,7 @@ def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -
             [CLI, *args, "--concurrency", "4", "--journal", str(journal)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while len([r for r in fake.requests if r.status == 200]) < 10:
-            assert time.monotonic() < deadline, "the CLI made no progress"
-            time.sleep(0.01)
+        wait_for_successes(fake, 10)
         process.kill()
         process.wait(timeout=10)
         time.sleep(0.2)  # let requests already in flight land at the fake
@@ -449,9 +445,7 @@ def test_a_journal_that_cannot_be_written_stops_the_batch_before_that_send(
 
 
 def test_sigterm_gets_the_same_report_as_ctrl_c(tmp_path: Path) -> None:
-    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.1)
-    for integration_id in IDS:
-        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    fake = fake_with(IDS, latency=0.1)
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
     env = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
     journal = tmp_path / "j.jsonl"
@@ -461,10 +455,7 @@ def test_sigterm_gets_the_same_report_as_ctrl_c(tmp_path: Path) -> None:
              "--concurrency", "2", "--journal", str(journal)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while len([r for r in fake.requests if r.status == 200]) < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for_successes(fake, 3)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     assert process.returncode == EXIT_INTERRUPTED
@@ -479,17 +470,13 @@ def test_sigterm_gets_the_same_report_as_ctrl_c(tmp_path: Path) -> None:
 def test_ctrl_c_in_a_terminal_prints_every_state_and_a_second_one_no_traceback(
     tmp_path: Path,
 ) -> None:
-    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.1)
-    for integration_id in IDS:
-        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    fake = fake_with(IDS, latency=0.1)
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS)])
     with fake.serve() as server:
         argv = [CLI, "integrations", "update-many", keys, "--base-url", server.base_url]
         terminal = Terminal([*argv, "--concurrency", "2"])
         deadline = time.monotonic() + 30
-        while len([r for r in fake.requests if r.status == 200]) < 4:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for_successes(fake, 4)
         terminal.type(b"\x03")  # Ctrl-C
         time.sleep(0.05)
         terminal.type(b"\x03")  # and again, while it winds down

@@ -10,13 +10,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from pathlib import Path
 
 from puretalk_ai._cli import EXIT_INTERRUPTED
-from puretalk_ai.testing import FakePuretalk
-from tests.helpers import ROOT
+from tests.helpers import ROOT, fake_with, wait_for_successes
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 IDS = [str(uuid.UUID(int=n + 900)) for n in range(30)]
@@ -54,9 +52,7 @@ def test_import_and_update_without_os_register_at_fork() -> None:
 def test_ctrl_c_reports_every_state_where_the_loop_has_no_signal_handlers(
     tmp_path: Path,
 ) -> None:
-    fake = FakePuretalk(api_key=CALLER_KEY, latency=0.1)
-    for integration_id in IDS:
-        fake.add_integration(integration_id=integration_id, api_key="old-key-000")
+    fake = fake_with(IDS, latency=0.1)
     keys = tmp_path / "keys.csv"
     keys.write_text(
         "integration_id,api_key\n" + "".join(f"{i},{NEW_KEY}-{n}\n" for n, i in enumerate(IDS))
@@ -78,10 +74,7 @@ def test_ctrl_c_reports_every_state_where_the_loop_has_no_signal_handlers(
             [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while len([r for r in fake.requests if r.status == 200]) < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_for_successes(fake, 3, seconds=60)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
     assert process.returncode == EXIT_INTERRUPTED, err[-2000:]
