@@ -139,9 +139,6 @@ class Secrets:
     def __reduce__(self) -> Any:
         raise TypeError("Secrets cannot be pickled")
 
-    def __bool__(self) -> bool:
-        return bool(self._values)
-
     def _all_forms(self) -> tuple[str, ...]:
         if self._forms is None:
             forms = {form for api_key in self._values for form in _forms(api_key)}
