@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SRC ?=
 
-.PHONY: help install spec generate check-generated check-api api-snapshot validate-spec lint typecheck pytest pythons test build demo bench bench-bulk faults clean lock
+.PHONY: help install spec generate check-generated check-api release-prep validate-spec lint typecheck pytest pythons suites check test build demo bench bench-bulk faults clean lock
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server"
@@ -52,14 +52,16 @@ generate: $(STAMP)
 	$(PY) -m scripts.generate
 	@$(PY) -m scripts.api_guard summary
 
-# The semver guard (griffe): fails when the public API changed since api/public-api.json
-# and the version is not bumped enough, or CHANGELOG.md has no entry for the version.
+# The semver guard (griffe): api/public-api.json is the current release's API. Fails when
+# the API changed and the version is not bumped enough, when the version was bumped but
+# the release is not prepared, or when CHANGELOG.md has no entry for the version.
 check-api: $(STAMP)
 	$(PY) -m scripts.api_guard check
 
-# Re-baseline the guard at release time, after the bump and the CHANGELOG entry.
-api-snapshot: $(STAMP)
-	$(PY) -m scripts.api_guard snapshot
+# The release step, after the bump and the CHANGELOG entry: checks the bump covers the API
+# changes, then takes the snapshot of this release.
+release-prep: $(STAMP)
+	$(PY) -m scripts.api_guard release-prep
 
 check-generated: $(STAMP)
 	$(PY) -m scripts.generate --check
@@ -76,14 +78,26 @@ typecheck: $(STAMP) $(NODE_STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" node_modules/.bin/pyright --verifytypes puretalk_ai --ignoreexternal \
 		| tee /dev/stderr | grep '^Type completeness score: 100%' >/dev/null
 
+# The whole suite on 3.11, in parallel workers (it mostly waits on sockets and clocks).
 pytest: $(STAMP) $(NODE_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4
 
-# The suite on the other supported CPythons installed here (3.12, 3.13).
+# The suite minus `slow` on the other supported CPythons installed here (3.12, 3.13).
 pythons: $(STAMP) $(NODE_STAMP)
 	$(PY) -m scripts.pythons
 
-test: validate-spec check-generated check-api lint typecheck pytest pythons
+# 3.11's whole suite and the others', side by side.
+suites: $(STAMP) $(NODE_STAMP)
+	$(PY) -m scripts.pythons --all
+
+# The contributors' loop, under a minute: lint, types, and the tests that need no server,
+# subprocess or real time (not marked e2e or slow).
+check: $(STAMP)
+	$(BIN)/ruff check --no-cache wrapper scripts tests
+	$(BIN)/mypy --cache-dir=/dev/null
+	$(PY) -m pytest -n 4 -m "not slow and not e2e"
+
+test: validate-spec check-generated check-api lint typecheck suites
 
 build: $(STAMP)
 	rm -rf dist

@@ -1,16 +1,21 @@
 """The semver guard: the public API, snapshotted and compared with griffe.
 
-    python -m scripts.api_guard check      # make check-api (part of make test)
-    python -m scripts.api_guard summary    # what changed and its level (make generate)
-    python -m scripts.api_guard snapshot [--ref REV]   # make api-snapshot
+    python -m scripts.api_guard check         # make check-api (part of make test)
+    python -m scripts.api_guard summary       # what changed and its level (make generate)
+    python -m scripts.api_guard release-prep  # make release-prep: check the bump, snapshot
 
-The snapshot (api/public-api.json) is the public API of the version it names: every public
-name of `puretalk_ai` and `puretalk_ai_openapi` (the wrapper's `__all__`, every generated
-model and its fields) with its signature or annotation, and griffe's own dump of both
-packages. `check` fails when the API differs from the snapshot and the version is not
-bumped enough for the change (removed or changed: major, which is minor while we are 0.x;
-added: minor), or when CHANGELOG.md has no entry for the current version. Take a new
-snapshot when releasing, after the bump.
+The snapshot (api/public-api.json) is always the public API of the current release, the
+version it names: every public name of `puretalk_ai` and `puretalk_ai_openapi` (the
+wrapper's `__all__`, every generated model and its fields) with its signature or
+annotation, and griffe's own dump of both packages. `check` fails when
+
+- the API differs from the snapshot (removed or changed: major, which is minor while we
+  are 0.x; added: minor) and the version is not bumped enough for it;
+- the version was bumped but the snapshot still describes the previous release (the
+  release is not prepared: `make release-prep` re-takes it once the bump is enough);
+- CHANGELOG.md has no entry for the current version.
+
+So between a change and its release the guard is red, and it names the bump it needs.
 """
 
 from __future__ import annotations
@@ -145,56 +150,93 @@ def _explain(snapshot: dict[str, Any], modules: dict[str, griffe.Module]) -> lis
     return lines
 
 
-def read_snapshot() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SNAPSHOT.read_text())
+def read_snapshot(root: Path = ROOT) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / SNAPSHOT.relative_to(ROOT)).read_text())
     return data
 
 
-def changelog_has(version: str) -> bool:
-    text = (ROOT / "CHANGELOG.md").read_text()
+def changelog_has(version: str, root: Path = ROOT) -> bool:
+    text = (root / "CHANGELOG.md").read_text()
     return re.search(rf"^## \[{re.escape(version)}\]", text, re.MULTILINE) is not None
 
 
-def summary() -> tuple[str | None, list[str], str, str]:
-    snapshot = read_snapshot()
-    modules = load(ROOT)
+def summary(root: Path = ROOT) -> tuple[str | None, list[str], str, str]:
+    """(level, one line per change, the snapshot's release, the current version)."""
+    snapshot = read_snapshot(root)
+    modules = load(root)
     level, lines = compare(snapshot["view"], view(modules))
     if level == "major":
         lines += _explain(snapshot, modules)
-    return level, lines, snapshot["version"], version_of(ROOT)
+    return level, lines, snapshot["version"], version_of(root)
 
 
-def cmd_summary() -> int:
-    level, lines, base, current = summary()
+def _show(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+def problems(root: Path = ROOT) -> tuple[list[str], str | None, list[str]]:
+    """What keeps the tree from being a prepared release: (what release-prep cannot fix,
+    the one thing it does fix: a snapshot of the previous release, one line per change)."""
+    level, lines, base, current = summary(root)
+    found = []
+    unprepared = None
+    need = required(parse_version(base), level)
+    if parse_version(current) < parse_version(base):
+        found.append(f"the version {current} is older than the snapshot's release {base}")
+    elif parse_version(current) < need:
+        found.append(
+            f"the public API changed since the release {base} ({level} level) but the version "
+            f"is {current}; bump to at least {_show(need)}, add a CHANGELOG entry, then run "
+            "make release-prep"
+        )
+    elif current != base:
+        unprepared = (
+            f"the version is {current} but api/public-api.json still describes {base}: run "
+            "make release-prep to take the snapshot of this release"
+        )
+    if not changelog_has(current, root):
+        found.append(f"CHANGELOG.md has no entry '## [{current}]'")
+    return found, unprepared, lines
+
+
+def cmd_summary(root: Path = ROOT) -> int:
+    level, lines, base, current = summary(root)
     if level is None:
-        print(f"public API: unchanged since the snapshot of {base}")
+        print(f"public API: unchanged since the release {base}")
         return 0
-    need = ".".join(map(str, required(parse_version(base), level)))
-    print(f"public API: {len(lines)} change(s) since the snapshot of {base}; level: {level}")
+    need = _show(required(parse_version(base), level))
+    print(f"public API: {len(lines)} change(s) since the release {base}; level: {level}")
     for line in lines:
         print(f"  {line}")
-    print(f"bump the version to at least {need} (now {current}) and add a CHANGELOG entry")
+    print(
+        f"bump the version to at least {need} (now {current}), add a CHANGELOG entry, "
+        "then run make release-prep"
+    )
     return 0
 
 
-def cmd_check() -> int:
-    level, lines, base, current = summary()
-    problems = []
-    need = required(parse_version(base), level)
-    if parse_version(current) < need:
-        for line in lines:
-            print(f"  {line}", file=sys.stderr)
-        problems.append(
-            f"the public API changed since {base} ({level} level) but the version is {current}; "
-            f"bump to at least {'.'.join(map(str, need))}"
-        )
-    if not changelog_has(current):
-        problems.append(f"CHANGELOG.md has no entry '## [{current}]'")
-    for problem in problems:
+def cmd_check(root: Path = ROOT) -> int:
+    blocking, unprepared, lines = problems(root)
+    found = blocking + ([unprepared] if unprepared else [])
+    for line in lines if found else []:
+        print(f"  {line}", file=sys.stderr)
+    for problem in found:
         print(f"check-api: {problem}", file=sys.stderr)
-    if not problems:
-        print(f"check-api: {current} covers the API changes since {base} ({level or 'none'})")
-    return 1 if problems else 0
+    if not found:
+        print(f"check-api: the public API is the release {version_of(root)}'s")
+    return 1 if found else 0
+
+
+def cmd_release_prep(root: Path = ROOT) -> int:
+    """Take the snapshot of the current version, once the bump covers the API changes."""
+    blocking, _unprepared, lines = problems(root)
+    for line in lines if blocking else []:
+        print(f"  {line}", file=sys.stderr)
+    for problem in blocking:
+        print(f"release-prep: {problem}", file=sys.stderr)
+    if blocking:
+        return 1
+    return cmd_snapshot(None, root)
 
 
 def _tree_at(ref: str, into: Path) -> Path:
@@ -207,29 +249,33 @@ def _tree_at(ref: str, into: Path) -> Path:
     return into
 
 
-def cmd_snapshot(ref: str | None) -> int:
+def cmd_snapshot(ref: str | None, root: Path = ROOT) -> int:
+    target = root / SNAPSHOT.relative_to(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
-        root = ROOT if ref is None else _tree_at(ref, Path(tmp))
-        modules = load(root)
+        source = root if ref is None else _tree_at(ref, Path(tmp))
+        modules = load(source)
         snapshot = {
-            "version": version_of(root),
+            "version": version_of(source),
             "view": view(modules),
             "griffe": {name: m.as_json() for name, m in modules.items()},
         }
-    SNAPSHOT.parent.mkdir(exist_ok=True)
-    SNAPSHOT.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {SNAPSHOT.relative_to(ROOT)}: the public API of {snapshot['version']}")
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {target.relative_to(root)}: the public API of {snapshot['version']}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The public-API semver guard.")
-    parser.add_argument("command", choices=("check", "summary", "snapshot"))
+    parser.add_argument("command", choices=("check", "summary", "release-prep", "snapshot"))
     parser.add_argument("--ref", help="snapshot: the API at this git revision")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the tree to look at")
     args = parser.parse_args(argv)
-    if args.command == "snapshot":
-        return cmd_snapshot(args.ref)
-    return cmd_check() if args.command == "check" else cmd_summary()
+    if args.command == "snapshot":  # unchecked; the release step is release-prep
+        return cmd_snapshot(args.ref, args.root)
+    if args.command == "release-prep":
+        return cmd_release_prep(args.root)
+    return cmd_check(args.root) if args.command == "check" else cmd_summary(args.root)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,21 @@
-"""Run the test suite on every other supported CPython found on this machine.
+"""Run the test suite on every supported CPython found on this machine, at once.
 
-The main venv (.venv, Python 3.11, the required one) runs the suite in `make pytest`; this
-runs it again on each other minor the classifiers claim (3.12, 3.13) that is installed
-here, on PATH or under pyenv, in a venv of its own (.venv-3.12, ...) built from the same
-lock. A supported version that is not installed is reported, not faked.
+`make test` calls this after the static checks. The main venv (.venv, Python 3.11, the
+required one) runs the whole suite; each other minor the classifiers claim (3.12, 3.13)
+that is installed here, on PATH or under pyenv, runs the suite minus the tests marked
+`slow` (real-time runs of many seconds, whose logic the 3.11 run covers), in a venv of its
+own (.venv-3.12, ...) built from the same lock. The suites mostly wait on sockets and
+clocks, so the three run side by side in xdist workers, and the other venvs are built while
+3.11 runs. A supported version that is not installed is reported, not faked.
+
+    python -m scripts.pythons            # 3.12, 3.13 (make pythons)
+    python -m scripts.pythons --all      # 3.11's full suite too (make test)
 """
 
 from __future__ import annotations
 
+import argparse
+import concurrent.futures
 import glob
 import os
 import re
@@ -65,10 +73,42 @@ def venv_for(version: str, python: str) -> Path:
     return venv
 
 
-def main() -> int:
+MAIN_WORKERS = "3"
+OTHER_WORKERS = "2"
+SUITE_TIMEOUT = 1800  # seconds; a hung suite fails the run instead of holding CI
+
+
+def _suite(python: Path, log: Path, *pytest_args: str) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [str(python), "-m", "pytest", "-q", *pytest_args],
+        cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _counts(text: str) -> tuple[int, int]:
+    """(passed, failed + errors) from pytest's closing line."""
+    last = text.strip().splitlines()[-1] if text.strip() else ""
+    passed = re.search(r"(\d+) passed", last)
+    failed = sum(int(n) for n in re.findall(r"(\d+) (?:failed|errors?)", last))
+    return (int(passed.group(1)) if passed else 0), failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The suite on every supported CPython.")
+    parser.add_argument("--all", action="store_true", help="3.11's full suite too")
+    args = parser.parse_args(argv)
     versions = supported()
-    print(f"supported: {', '.join(versions)} (3.11 runs in .venv, the main suite)")
-    failed: list[str] = []
+    logs = ROOT / ".venv" / "suite-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    print(f"supported: {', '.join(versions)}", flush=True)
+    runs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+    if args.all:
+        log = logs / "3.11.log"
+        main_python = ROOT / ".venv" / "bin" / "python"
+        runs["3.11"] = (_suite(main_python, log, "-n", MAIN_WORKERS), log)
+        print("Python 3.11: the full suite, in .venv", flush=True)
+    others = {}
     for version in versions:
         if version == "3.11":
             continue
@@ -76,11 +116,34 @@ def main() -> int:
         if python is None:
             print(f"Python {version}: not installed on this machine; not tested here")
             continue
-        venv = venv_for(version, python)
-        print(f"Python {version}: {python}", flush=True)
-        run = subprocess.run([str(venv / "bin" / "python"), "-m", "pytest", "-q"], cwd=ROOT)
-        if run.returncode != 0:
+        others[version] = python
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(others))) as pool:
+        venvs = {v: pool.submit(venv_for, v, p) for v, p in others.items()}
+        for version, future in venvs.items():
+            venv = future.result()
+            log = logs / f"{version}.log"
+            print(f"Python {version}: the suite minus `slow`, in {venv.name}", flush=True)
+            runs[version] = (
+                _suite(venv / "bin" / "python", log, "-n", OTHER_WORKERS, "-m", "not slow"),
+                log,
+            )
+    failed: list[str] = []
+    total_passed = total_failed = 0
+    for version, (process, log) in runs.items():
+        try:
+            code = process.wait(timeout=SUITE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+            print(f"Python {version}: the suite ran past {SUITE_TIMEOUT} s and was stopped")
+        text = log.read_text(errors="replace")
+        print(f"\n===== Python {version} =====\n{text}", end="", flush=True)
+        passed, failures = _counts(text)
+        total_passed += passed
+        total_failed += failures
+        if code != 0:
             failed.append(version)
+    print(f"\nevery Python: {total_passed} passed, {total_failed} failed")
     if failed:
         print(f"the suite failed on Python {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -137,6 +137,10 @@ def record_all_logs() -> Iterator[None]:
     root.addHandler(handler)
     yield
     root.removeHandler(handler)
+    # Everything this process saw, scanned once at its end: a leak anywhere in the suite is
+    # an error of the last test, in a plain run, with -k, or in any xdist worker.
+    found = audit.leaks()
+    assert not found, audit.describe(found)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

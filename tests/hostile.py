@@ -200,7 +200,7 @@ _BOMB: bytes | None = None
 
 
 def gzip_compress(data: bytes) -> bytes:
-    return gzip.compress(data)
+    return gzip.compress(data, mtime=0)  # byte-identical in every process (xdist ids)
 
 
 def gzip_bomb() -> bytes:
@@ -212,7 +212,7 @@ def gzip_bomb() -> bytes:
         parts = [inner.compress(b"[") for _ in range(1)]
         parts += [inner.compress(block) for _ in range(512)]
         parts.append(inner.flush())
-        _BOMB = gzip.compress(b"".join(parts), 9)
+        _BOMB = gzip.compress(b"".join(parts), 9, mtime=0)
     return _BOMB
 
 

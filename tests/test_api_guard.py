@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from scripts import api_guard
@@ -43,19 +46,101 @@ def test_a_changed_type_is_major_and_an_addition_minor(current: dict[str, str]) 
     assert api_guard.compare(current, dict(current)) == (None, [])
 
 
-def test_check_fails_without_a_bump_or_a_changelog_entry(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _tree(tmp_path: Path) -> Path:
+    """A copy of what the guard reads, with a snapshot of its own (the repository's is
+    never touched, so this stays green through a release)."""
+    root = tmp_path / "tree"
+    for name in ("wrapper", "generated"):
+        shutil.copytree(
+            api_guard.ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    shutil.copy(api_guard.ROOT / "CHANGELOG.md", root / "CHANGELOG.md")
+    shutil.copytree(api_guard.ROOT / "api", root / "api")
+    assert api_guard.main(["release-prep", "--root", str(root)]) == 0
+    return root
+
+
+def _set_version(root: Path, version: str, changelog: bool = True) -> None:
+    (root / "wrapper" / "puretalk_ai" / "_version.py").write_text(f'__version__ = "{version}"\n')
+    if changelog:
+        text = (root / "CHANGELOG.md").read_text()
+        (root / "CHANGELOG.md").write_text(f"## [{version}]\n\n- a release\n\n" + text)
+
+
+def _model(root: Path) -> Path:
+    return root / "generated" / "puretalk_ai_openapi" / "models" / "integration.py"
+
+
+def _guard(root: Path, *command: str) -> int:
+    return api_guard.main([*command, "--root", str(root)])
+
+
+def test_a_removed_field_fails_until_a_bump_and_release_prep(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    snapshot = api_guard.read_snapshot()
-    monkeypatch.setattr(api_guard, "version_of", lambda root: snapshot["version"])
-    assert api_guard.main(["check"]) == 1
+    root = _tree(tmp_path)
+    version = api_guard.version_of(root)
+    major, minor, _ = api_guard.parse_version(version)
+    assert _guard(root, "check") == 0
+    capsys.readouterr()
+    model = _model(root)
+    model.write_text(model.read_text().replace("    app_name: str | Unset = UNSET\n", "", 1))
+    # No bump: fails, names the level and the bump it needs.
+    assert _guard(root, "check") == 1
     err = capsys.readouterr().err
-    assert "the public API changed since" in err
-    assert "bump to at least" in err
-    monkeypatch.setattr(api_guard, "version_of", lambda root: "9.9.9")
-    assert api_guard.main(["check"]) == 1
-    assert "CHANGELOG.md has no entry '## [9.9.9]'" in capsys.readouterr().err
+    assert "removed  puretalk_ai_openapi.models.Integration.app_name" in err
+    assert "(major level)" in err
+    need = f"{major}.{minor + 1}.0" if major == 0 else f"{major + 1}.0.0"
+    assert f"bump to at least {need}" in err
+    _guard(root, "summary")
+    assert "level: major" in capsys.readouterr().out
+    # A patch bump is not enough, and release-prep refuses it.
+    _set_version(root, f"{major}.{minor}.{_ + 1}")
+    assert _guard(root, "check") == 1
+    assert _guard(root, "release-prep") == 1
+    assert f"bump to at least {need}" in capsys.readouterr().err
+    # Bumped enough but not prepared: still red, and it says what to run.
+    _set_version(root, need)
+    assert _guard(root, "check") == 1
+    assert "run make release-prep" in capsys.readouterr().err
+    assert _guard(root, "release-prep") == 0
+    assert _guard(root, "check") == 0
+    assert api_guard.read_snapshot(root)["version"] == need
+
+
+def test_an_added_field_is_minor_and_fails_without_a_bump(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path)
+    capsys.readouterr()
+    model = _model(root)
+    model.write_text(
+        model.read_text().replace(
+            "    app_name: str | Unset = UNSET\n",
+            "    app_name: str | Unset = UNSET\n    description: str | Unset = UNSET\n",
+            1,
+        )
+    )
+    _guard(root, "summary")
+    out = capsys.readouterr().out
+    assert "level: minor" in out
+    assert "added    puretalk_ai_openapi.models.Integration.description" in out
+    assert _guard(root, "check") == 1
+    assert "(minor level)" in capsys.readouterr().err
+
+
+def test_a_bump_without_a_changelog_entry_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path)
+    _set_version(root, "9.9.9", changelog=False)
+    assert _guard(root, "check") == 1
+    err = capsys.readouterr().err
+    assert "CHANGELOG.md has no entry '## [9.9.9]'" in err
+    assert _guard(root, "release-prep") == 1
 
 
 def test_the_repository_passes_its_own_guard(capsys: pytest.CaptureFixture[str]) -> None:
     assert api_guard.main(["check"]) == 0, capsys.readouterr().err
+    # The snapshot is the current release's: a bump without release-prep fails.
+    assert api_guard.read_snapshot()["version"] == api_guard.version_of(api_guard.ROOT)

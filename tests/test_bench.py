@@ -6,6 +6,8 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import ROOT
 
 HEADLINE = [
@@ -21,6 +23,7 @@ HEADLINE = [
 ]
 
 
+@pytest.mark.slow
 def test_quick_bench_prints_every_headline_figure() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "scripts.bench", "--quick"],

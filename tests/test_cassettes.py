@@ -14,6 +14,9 @@ from puretalk_ai import AsyncPuretalk, Puretalk
 from puretalk_ai.testing import FakePuretalk, vcr_config
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 
 

@@ -22,6 +22,9 @@ from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests import audit
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 CLI = str(Path(sys.executable).parent / "puretalk-ai")
 IDS = [str(uuid.UUID(int=i + 100)) for i in range(5)]
 

@@ -28,6 +28,9 @@ from tests.helpers import fake_with, wait_for_successes
 from tests.secrets import CALLER_KEY, NEW_KEY
 from tests.test_cli import CLI, one_line_error, run
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 IDS = [str(uuid.UUID(int=i + 500)) for i in range(40)]
 
 
@@ -556,6 +559,7 @@ def test_a_server_message_cannot_forge_report_lines(server: FakeServer, tmp_path
     assert lines[2] == "1 ok, 1 failed, 0 unknown, 0 not_sent"
 
 
+@pytest.mark.slow
 def test_resume_from_a_100000_id_journal_sends_only_what_is_left(tmp_path: Path) -> None:
     # The journal of a 100,000-id run that stopped 20 short: written as the run writes it
     # (a header, then sending/ok lines with key fingerprints), 47 MB, past the input cap.

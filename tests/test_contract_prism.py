@@ -25,6 +25,9 @@ from puretalk_ai import AsyncPuretalk, Puretalk
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
 SPEC = ROOT / "openapi" / "puretalk.yaml"
 EXAMPLE_ID = uuid.UUID("123e4567-e89b-12d3-a456-426614174000")

@@ -22,6 +22,9 @@ from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 PROBE_KEYS = ("pt-probe-caller-4f9a2c7e1b", "sk-probe-new/key+8d1e5a3f")
 KINDS = ["sync", "async", "aiohttp"]

@@ -16,6 +16,9 @@ from puretalk_ai._transport import HttpBackend
 from tests import hostile
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 KINDS = ["sync", "async", "aiohttp"]
 

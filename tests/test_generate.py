@@ -11,6 +11,9 @@ import yaml
 
 from scripts import generate
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def fresh_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:

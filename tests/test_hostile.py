@@ -34,6 +34,9 @@ from tests import audit, hostile
 from tests.conftest import INTEGRATION_ID, integration_json
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 T = 2.0
 MIB = 1 << 20
 
@@ -157,6 +160,7 @@ def test_huge_and_endless_bodies_are_cut_at_the_cap(kind: str, case: str) -> Non
     assert_no_key(exc)
 
 
+@pytest.mark.slow
 def test_a_body_sent_one_byte_per_chunk_costs_memory_in_proportion_to_the_cap(
     kind: str,
 ) -> None:
@@ -394,6 +398,7 @@ def test_bytes_no_request_asked_for_never_answer_the_next_call(kind: str) -> Non
     assert server.connections == 2
 
 
+@pytest.mark.slow
 def test_one_byte_chunks_in_update_many_with_8_workers_stay_bounded() -> None:
     # Eight workers reading such bodies at once: memory grows with 8 x the cap, never with
     # 40 bytes per byte (the old list of chunks: ~40 MiB here; the bound is 25 MiB).

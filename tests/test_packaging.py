@@ -15,6 +15,9 @@ import pytest
 import puretalk_ai
 from tests.helpers import ROOT
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -78,6 +81,7 @@ def test_the_wheel_carries_the_license(dist: Path) -> None:
         assert "MIT License" in archive.read(licenses[0]).decode()
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     env_dir = tmp_path / "venv"

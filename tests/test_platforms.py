@@ -13,9 +13,14 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import pytest
+
 from puretalk_ai._cli import EXIT_INTERRUPTED
 from tests.helpers import ROOT, fake_with, wait_for_successes
 from tests.secrets import CALLER_KEY, NEW_KEY
+
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
 
 IDS = [str(uuid.UUID(int=n + 900)) for n in range(30)]
 

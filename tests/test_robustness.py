@@ -27,6 +27,9 @@ from tests.conftest import BASE_URL, INTEGRATION_ID, Api
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 NON_FINITE = [math.nan, math.inf, -math.inf, -1.0, 0.0]
 
 

@@ -38,6 +38,9 @@ from tests.conftest import Api, integration_json
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 
 def test_error_tracker_events_and_frame_locals_carry_no_key() -> None:
     run = subprocess.run(

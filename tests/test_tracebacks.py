@@ -23,6 +23,9 @@ from puretalk_ai.testing import FakePuretalk
 from tests.helpers import ROOT
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 KNOWN = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 UNKNOWN = "00000000-0000-4000-8000-0000000000ff"
 

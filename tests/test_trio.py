@@ -21,6 +21,9 @@ from puretalk_ai_openapi.models import (
 from tests import hostile
 from tests.secrets import CALLER_KEY, NEW_KEY
 
+# Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
+pytestmark = pytest.mark.e2e
+
 IDS = [f"6f1c2a9e-3b4d-4e5f-8a7b-{n:012d}" for n in range(12)]
 
 
