@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import puretalk_ai
-from puretalk_ai import _retry
 from tests import audit
+from tests.helpers import FAST_RETRIES
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 BASE_URL = "https://api.puretalk.test/api"
@@ -60,7 +60,12 @@ class Api:
         self.kind = kind
 
     def client_kwargs(self, **overrides: Any) -> dict[str, Any]:
-        return {"api_key": CALLER_KEY, "base_url": BASE_URL, **overrides}
+        return {
+            "api_key": CALLER_KEY,
+            "base_url": BASE_URL,
+            "retry_policy": FAST_RETRIES,
+            **overrides,
+        }
 
     @_audited
     def raw(
@@ -110,13 +115,6 @@ class Api:
 @pytest.fixture(params=["sync", "async"])
 def api(request: pytest.FixtureRequest) -> Api:
     return Api(request.param)
-
-
-@pytest.fixture(autouse=True)
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Backoff in milliseconds, so retry tests run fast; the formula stays the same."""
-    monkeypatch.setattr(_retry, "INITIAL_DELAY", 0.001)
-    monkeypatch.setattr(_retry, "MAX_DELAY", 0.004)
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from puretalk_ai import RetryPolicy
 from puretalk_ai.testing import FakePuretalk
 from tests.secrets import CALLER_KEY
+
+# Backoff in milliseconds, so retry tests run fast; passed to the clients that retry.
+FAST_RETRIES = RetryPolicy(initial_delay=0.001, max_delay=0.004)
 
 ROOT = Path(__file__).resolve().parent.parent
 # The docs page `make spec` read, recorded beside the spec it yielded.

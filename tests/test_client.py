@@ -51,7 +51,8 @@ def test_key_and_base_url_come_from_the_environment(
     ],
 )
 def test_unsafe_base_urls_are_refused(cls: type[Any], url: str) -> None:
-    with pytest.raises(PuretalkError, match="base_url"):
+    # A bad argument is a ValueError naming it, as for update()'s arguments.
+    with pytest.raises(ValueError, match="base_url"):
         cls(api_key=CALLER_KEY, base_url=url)
 
 
@@ -66,8 +67,35 @@ def test_plain_http_is_allowed_on_loopback(cls: type[Any], url: str) -> None:
 
 @pytest.mark.parametrize("cls", CLIENTS)
 def test_key_with_control_characters_is_refused(cls: type[Any]) -> None:
-    with pytest.raises(PuretalkError, match="control"):
+    with pytest.raises(ValueError, match="api_key must be visible ASCII"):
         cls(api_key="abc\r\nX-Evil: 1")
+
+
+@pytest.mark.parametrize("cls", CLIENTS)
+@pytest.mark.parametrize(
+    ("argument", "value", "error"),
+    [
+        ("api_key", 123, TypeError),
+        ("api_key", b"bytes-key", TypeError),
+        ("base_url", 42, TypeError),
+        ("timeout", "30", TypeError),
+        ("max_retries", "2", TypeError),
+        ("max_retries", -1, ValueError),
+        ("total_timeout", float("nan"), ValueError),
+        ("default_headers", ["x"], TypeError),
+        ("max_response_bytes", 0, ValueError),
+        ("strict_response_validation", "yes", TypeError),
+        ("retry_policy", {"initial_delay": 1}, TypeError),
+    ],
+)
+def test_bad_constructor_arguments_are_type_or_value_errors_naming_them(
+    cls: type[Any], argument: str, value: Any, error: type[Exception]
+) -> None:
+    kwargs = {"api_key": CALLER_KEY, argument: value}
+    with pytest.raises(error, match=argument) as caught:
+        cls(**kwargs)
+    assert not isinstance(caught.value, PuretalkError)
+    assert "bytes-key" not in str(caught.value)
 
 
 @pytest.mark.parametrize("cls", CLIENTS)
@@ -147,7 +175,7 @@ def test_with_options_shares_the_pool_and_overrides(httpx_mock: HTTPXMock) -> No
 
 def test_with_options_still_checks_the_base_url() -> None:
     client = Puretalk(api_key=CALLER_KEY, base_url=BASE_URL)
-    with pytest.raises(PuretalkError, match="plain-http"):
+    with pytest.raises(ValueError, match="plain-http"):
         client.with_options(base_url="http://api.puretalk.ai")
 
 

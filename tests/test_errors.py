@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import traceback
 from typing import Any
 
 import pytest
@@ -241,3 +243,81 @@ def test_a_plain_text_echo_is_redacted_before_it_is_cut(api: Api, httpx_mock: HT
     with pytest.raises(InternalServerError) as caught:
         api.update(max_retries=0)
     assert NEW_KEY[:8] not in caught.value.message
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_bug_after_the_response_arrived_is_an_unexpected_error_not_a_connection_error(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from puretalk_ai import APIConnectionError, UnexpectedError
+    from puretalk_ai import _transport as transport
+    from puretalk_ai.testing import FakePuretalk
+
+    def broken_complete(*args: Any) -> Any:
+        raise AttributeError("a bug in the SDK after the response arrived")
+
+    monkeypatch.setattr(transport, "_complete", broken_complete)
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    fake.add_integration(integration_id=INTEGRATION_ID, api_key="old")
+
+    def update() -> None:
+        if kind == "sync":
+            fake.client().integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+            return
+
+        async def run() -> None:
+            async with fake.async_client() as client:
+                await client.integrations.update(INTEGRATION_ID, api_key=NEW_KEY)
+
+        asyncio.run(run())
+
+    with pytest.raises(UnexpectedError) as caught:
+        update()
+    error = caught.value
+    assert not isinstance(error, APIConnectionError)
+    assert error.may_have_been_applied is True
+    assert fake.integrations[INTEGRATION_ID].api_key == NEW_KEY  # the server applied it
+    assert len(fake.requests) == 1  # never retried
+    notes = "".join(error.__notes__)
+    assert "broken_complete" in notes  # the original traceback, as text
+    assert "a bug in the SDK after the response arrived" in notes
+    shown = "".join(traceback.format_exception(error))
+    assert CALLER_KEY not in shown
+    assert NEW_KEY not in shown
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls", "applied"),
+    [
+        (400, {"err": True, "msg": "bad"}, puretalk_ai.BadRequestError, False),
+        (404, {"err": True, "msg": "no"}, puretalk_ai.NotFoundError, False),
+        (429, {"err": True, "msg": "slow"}, puretalk_ai.RateLimitError, False),
+        (500, {"err": True, "msg": "oops"}, puretalk_ai.InternalServerError, True),
+        (503, {"err": True, "msg": "down"}, puretalk_ai.InternalServerError, True),
+        (200, {"err": True, "msg": "failed"}, puretalk_ai.APIReportedError, False),
+        (200, {"err": False, "results": []}, puretalk_ai.APIResponseValidationError, True),
+    ],
+)
+def test_every_error_with_a_response_says_whether_the_change_may_have_been_applied(
+    api: Api, httpx_mock: HTTPXMock, status: int, body: Any, cls: type[Any], applied: bool
+) -> None:
+    httpx_mock.add_response(status_code=status, json=body, is_reusable=True)
+    with pytest.raises(puretalk_ai.APIResponseError) as caught:
+        api.update(max_retries=0)
+    assert type(caught.value) is cls
+    assert caught.value.may_have_been_applied is applied
+    assert caught.value.status_code == status
+
+
+def test_an_earlier_attempt_that_may_have_applied_the_change_is_not_forgotten(
+    api: Api, httpx_mock: HTTPXMock
+) -> None:
+    import httpx
+
+    httpx_mock.add_exception(httpx.ReadTimeout("the answer never came"))
+    httpx_mock.add_response(status_code=409, json={"err": True, "msg": "busy"})
+    httpx_mock.add_response(status_code=404, json={"err": True, "msg": "gone"})
+    with pytest.raises(puretalk_ai.NotFoundError) as caught:
+        api.update(max_retries=2)
+    # The 404 alone would say "not applied", but the first attempt may have applied it.
+    assert caught.value.may_have_been_applied is True

@@ -92,9 +92,10 @@ def test_puretalk_log_env_turns_on_a_stderr_handler(value: str, shown: bool) -> 
 def test_puretalk_log_info_shows_each_retry_and_each_give_up() -> None:
     code = (
         "import httpx, puretalk_ai\n"
-        "puretalk_ai._retry.INITIAL_DELAY = 0.001\n"
         "t = httpx.MockTransport(lambda r: httpx.Response(503, json={'err': True, 'msg': 'x'}))\n"
-        f"c = puretalk_ai.Puretalk(api_key={CALLER_KEY!r}, http_client=httpx.Client(transport=t))\n"
+        "fast = puretalk_ai.RetryPolicy(initial_delay=0.001)\n"
+        f"c = puretalk_ai.Puretalk(api_key={CALLER_KEY!r}, retry_policy=fast,\n"
+        "                          http_client=httpx.Client(transport=t))\n"
         "try:\n"
         f"    c.integrations.update('abc', api_key={NEW_KEY!r})\n"
         "except puretalk_ai.InternalServerError:\n"

@@ -20,9 +20,9 @@ from puretalk_ai import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
-    _retry,
+    RetryPolicy,
 )
-from puretalk_ai._retry import is_retryable_status, retry_after, retry_delay
+from puretalk_ai._retry import is_retryable_status, retry_after
 from tests.conftest import Api, integration_json
 from tests.secrets import CALLER_KEY
 
@@ -163,13 +163,11 @@ def test_retry_after_parses_ms_seconds_and_http_date() -> None:
     assert retry_after({}) is None
 
 
-def test_retry_delay_backoff_formula(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_retry, "INITIAL_DELAY", 0.5)
-    monkeypatch.setattr(_retry, "MAX_DELAY", 8.0)
-    assert [retry_delay(n, rng=lambda: 0.0) for n in range(6)] == [0.5, 1, 2, 4, 8, 8]
-    assert retry_delay(0, rng=lambda: 1.0) == 0.375  # jitter takes off at most 25 %
-    assert retry_delay(2, 60.0, rng=lambda: 0.0) == 60.0
-    assert retry_delay(2, -1.0, rng=lambda: 0.0) == 2.0  # a date in the past: backoff
+def test_retry_delay_backoff_formula() -> None:
+    policy = RetryPolicy()
+    assert [policy.backoff(n, rng=lambda: 0.0) for n in range(6)] == [0.5, 1, 2, 4, 8, 8]
+    assert policy.backoff(0, rng=lambda: 1.0) == 0.375  # jitter takes off at most 25 %
+    assert policy.backoff(10_000, rng=lambda: 0.0) == 8.0  # no overflow however many
 
 
 # --- against a real loopback server -------------------------------------------------------

@@ -21,6 +21,7 @@ from ._config import (
 from ._exceptions import (
     APIConnectionError,
     APIReportedError,
+    APIResponseError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -32,11 +33,13 @@ from ._exceptions import (
     PermissionDeniedError,
     PuretalkError,
     RateLimitError,
+    UnexpectedError,
     UnprocessableEntityError,
 )
 from ._logs import setup_logging_from_env as _setup_logging_from_env
 from ._redaction import RedactingFilter
 from ._response import RawResponse
+from ._retry import RetryPolicy
 from ._version import __version__
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "UNSET",
     "APIConnectionError",
     "APIReportedError",
+    "APIResponseError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -66,6 +70,8 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RedactingFilter",
+    "RetryPolicy",
+    "UnexpectedError",
     "UnprocessableEntityError",
     "Unset",
     "UpdateNotOk",

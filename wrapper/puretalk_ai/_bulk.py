@@ -20,11 +20,11 @@ import attrs
 from puretalk_ai_openapi.models import Integration
 
 from ._config import check_int
-from ._exceptions import APIConnectionError, APIResponseValidationError, APIStatusError
+from ._exceptions import APIConnectionError, APIStatusError
 from ._pacing import Pacer, policy_rate
 from ._redaction import MaskedKey
 from ._response import RawResponse
-from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
+from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -121,7 +121,11 @@ def _canonical(integration_id: str) -> str:
 
 
 def plan_updates(
-    updates: Updates, concurrency: int, max_retries: int, target: str = "the server"
+    updates: Updates,
+    concurrency: int,
+    max_retries: int,
+    target: str = "the server",
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
 ) -> BulkRunner | TypeError | ValueError:
     """The runner for these updates, or the error that refuses them (returned, not raised,
     so that the caller can drop its reference to the keys before raising). ``target``
@@ -154,7 +158,7 @@ def plan_updates(
                 )
             seen[canonical] = position
         items.append(BulkItem(position, integration_id, MaskedKey(api_key)))
-    return BulkRunner(items, concurrency, max_retries, target=target)
+    return BulkRunner(items, concurrency, max_retries, target=target, policy=policy)
 
 
 # A batch is doomed, and stops, when its first answers are all refusals of the caller key
@@ -180,8 +184,10 @@ class BulkRunner:
         *,
         target: str = "the server",
         pacer: Pacer | None = None,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
     ) -> None:
         self.items = items
+        self.policy = policy
         self.max_concurrency = concurrency  # the most in flight; the pacer sets the rate
         self.max_retries = max_retries
         self.target = target
@@ -286,57 +292,29 @@ class BulkRunner:
             self._connection_failures += 1
         elif status is not None:
             self._connection_failures = 0
+        # The one retry policy decides; the batch adds what only a batch knows: the pacer,
+        # one shared pause, and stopping a doomed or stopped run.
+        decision = self.policy.decide(outcome, item.failures, self.max_retries)
         if status == 429:
-            return self._rate_limited(item, outcome, now, asked)
-        if asked is not None and asked > MAX_RETRY_AFTER:
-            return self._ask_too_long(item, outcome, asked)
-        if self.succeeded == 0 and self._doomed(outcome, status):
+            self.rate_limited += 1
+            self.pacer.throttled(now, item.sent_at, asked)
+            self.pacer.announced(policy_rate(outcome.response.headers), now)
+        if decision.asks_too_long:
+            self.stop(
+                f"the server asked to wait {asked or 0:.0f} s (more than "
+                f"{self.policy.max_retry_after:.0f} s); resume later"
+            )
             return self._fail(item, outcome)
-        if asked is not None and asked > 0:
+        if status != 429 and self.succeeded == 0 and self._doomed(outcome, status):
+            return self._fail(item, outcome)
+        if asked is not None and 0 < asked <= self.policy.max_retry_after:
             self.paused_until = max(self.paused_until, now + asked)  # every worker waits
-        retryable = (
-            isinstance(outcome, APIConnectionError)
-            or (status is not None and is_retryable_status(status))
-            or (isinstance(outcome, APIResponseValidationError) and outcome.body_incomplete)
-        )
-        if retryable and item.failures < self.max_retries and self.stop_reason is None:
+        if not decision.retry or self.stop_reason is not None:
+            return self._fail(item, outcome)
+        if decision.charged:  # a 429's named pause never uses up the item's max_retries
             item.failures += 1
-            delay = asked if asked is not None else retry_delay(item.failures - 1, None)
-            self._requeue(item, now + max(delay, 0.0))
-            return None
-        return self._fail(item, outcome)
-
-    def _rate_limited(
-        self, item: BulkItem, error: Any, now: float, asked: float | None
-    ) -> UpdateResult | None:
-        self.rate_limited += 1
-        if asked is not None and asked > MAX_RETRY_AFTER:
-            return self._ask_too_long(item, error, asked)
-        response = getattr(error, "response", None)
-        policy = policy_rate(response.headers) if response is not None else None
-        self.pacer.throttled(now, item.sent_at, asked)
-        self.pacer.announced(policy, now)
-        if self.stop_reason is not None:
-            return self._fail(item, error)
-        if asked is None:
-            # A 429 that names no pause is an ordinary retryable failure: a server that
-            # answers nothing else would otherwise hold the batch forever.
-            if item.failures >= self.max_retries:
-                return self._fail(item, error)
-            item.failures += 1
-            self._requeue(item, now + retry_delay(item.failures - 1, None))
-            return None
-        # The server's ask is the batch's to wait out; it never fails the item.
-        self.paused_until = max(self.paused_until, now + max(asked, 0.0))
-        self._requeue(item, now + max(asked, 0.0))
+        self._requeue(item, now + decision.delay)
         return None
-
-    def _ask_too_long(self, item: BulkItem, error: Any, asked: float) -> UpdateResult:
-        self.stop(
-            f"the server asked to wait {asked:.0f} s (more than {MAX_RETRY_AFTER:.0f} s); "
-            "resume later"
-        )
-        return self._fail(item, error)
 
     def _doomed(self, error: Any, status: int | None) -> bool:
         """Before any success: the caller key refused, or the server unreachable again and

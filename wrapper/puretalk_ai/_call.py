@@ -3,29 +3,31 @@
 ``run_flow`` is a generator. It yields ``Send(request, wall)`` and receives the complete
 ``httpx.Response`` or the exception that stood for it (see ``_transport``); it yields
 ``Sleep(seconds)`` and receives ``None``. It returns the parsed result or raises the typed
-error. Retries, timeouts, the deadlines and logging are decided here, once.
+error. Timeouts, the deadlines and logging are decided here, once; whether and when to
+retry, by the one ``RetryPolicy`` (``_retry``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Callable, Generator
 from typing import Generic, TypeVar
 
 import httpx
 
 from ._config import attempt_limit
-from ._exceptions import APIConnectionError, APIStatusError, APITimeoutError, PuretalkError
+from ._exceptions import APIConnectionError, APITimeoutError, PuretalkError, UnexpectedError
 from ._logs import logger
 from ._redaction import Secrets
-from ._retry import MAX_RETRY_AFTER, is_retryable_status, retry_delay
+from ._retry import DEFAULT_RETRY_POLICY, Decision, RetryPolicy
 from ._transport import (
-    BROKEN,
     RequestParts,
     certificate_problem,
     detached,
     failure_kind,
+    may_have_arrived,
     redacted_request,
 )
 
@@ -61,8 +63,8 @@ class CallOptions(Generic[T]):
     """What one call needs; the parse function turns a response into T or raises."""
 
     __slots__ = (
-        "build_request", "clock", "max_retries", "parse", "parts", "secrets",
-        "timeout", "total_timeout",
+        "build_request", "clock", "idempotent", "max_retries", "parse", "parts", "policy",
+        "secrets", "timeout", "total_timeout",
     )  # fmt: skip
 
     def __init__(
@@ -75,6 +77,8 @@ class CallOptions(Generic[T]):
         timeout: httpx.Timeout,
         max_retries: int,
         total_timeout: float | None,
+        policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+        idempotent: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.build_request = build_request
@@ -84,6 +88,8 @@ class CallOptions(Generic[T]):
         self.timeout = timeout
         self.max_retries = max_retries
         self.total_timeout = total_timeout
+        self.policy = policy
+        self.idempotent = idempotent
         self.clock = clock
 
     def __repr__(self) -> str:  # parts and secrets hold keys: never shown
@@ -104,23 +110,35 @@ def _attempt_timeout(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:
     )
 
 
-def _transport_error(
-    exc: Exception, request: httpx.Request, secrets: Secrets
-) -> tuple[APIConnectionError, bool]:
-    """The SDK error for a failed request and whether retrying it may help."""
+def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) -> PuretalkError:
+    """The SDK error for an exception a send ended in: the transport failures it knows
+    (httpx's, aiohttp's, OS and TLS errors) by kind; anything else is an internal error
+    that keeps its traceback, redacted, and is never called a connection error."""
     shown = redacted_request(request, secrets)
     kind = failure_kind(exc)
+    arrived = may_have_arrived(exc)
     if kind == "timeout":
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", request=shown), True
+        message = f"Request timed out ({type(exc).__name__})."
+        return APITimeoutError(message, request=shown, may_have_been_applied=arrived)
     if kind == "certificate":
         # A certificate that failed verification fails again: never retried.
         why = secrets.redact(certificate_problem(exc))
         message = f"Connection error: certificate verification failed ({why})."
-        return APIConnectionError(message, request=shown), False
-    return (
-        APIConnectionError(f"Connection error ({type(exc).__name__}).", request=shown),
-        kind == "connection",
+        return APIConnectionError(
+            message, request=shown, may_have_been_applied=False, retryable=False
+        )
+    if kind == "connection":
+        message = f"Connection error ({type(exc).__name__})."
+        return APIConnectionError(message, request=shown, may_have_been_applied=arrived)
+    error = UnexpectedError(
+        f"Unexpected error inside the SDK or its HTTP transport ({type(exc).__name__}); "
+        "not a connection problem, and the change may have been applied. Please report it."
     )
+    # The original's frames hold the request (key and all) in their locals: the traceback
+    # travels as redacted text, and the cause as a redacted copy without frames.
+    text = "".join(traceback.format_exception(exc))
+    error.add_note("The original traceback (redacted):\n" + secrets.redact(text))
+    return error
 
 
 def _path(request: httpx.Request) -> str:
@@ -159,6 +177,7 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
     deadline = None if options.total_timeout is None else clock() + options.total_timeout
     limit = attempt_limit(options.timeout)
     last_error: PuretalkError | None = None
+    applied = False  # whether any attempt so far may have applied the change
     for attempt in range(1, attempts + 1):
         timeout = options.timeout
         wall = limit
@@ -172,48 +191,41 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
         started = clock()
         outcome = yield Send(request, wall)
         elapsed = clock() - started
-        asked: float | None = None
         if isinstance(outcome, httpx.Response):
-            status = outcome.status_code
-            # A 2xx whose body was lost on the way is retried like a lost connection: the
-            # next answer may confirm the change (the last one says it may have applied).
-            retryable = is_retryable_status(status) or (
-                200 <= status < 300 and BROKEN in outcome.extensions
-            )
-            if not (retryable and attempt < attempts):
-                then = "giving up" if retryable and attempts > 1 else "no retry"
-                _log_attempt(request, str(status), elapsed, attempt, attempts, then)
-                return outcome, options.parse(outcome, secrets)
-            # parse() raises the typed error for a non-2xx status.
+            result = str(outcome.status_code)
             try:
-                options.parse(outcome, secrets)
-            except PuretalkError as exc:
-                last_error = exc
-            if isinstance(last_error, APIStatusError):
-                asked = last_error.retry_after
-            result = str(status)
+                parsed = options.parse(outcome, secrets)
+            except PuretalkError as exc:  # parse() raises the typed error a response stands for
+                error: PuretalkError = exc
+                cause: Exception | None = None
+            else:
+                _log_attempt(request, result, elapsed, attempt, attempts, "no retry")
+                return outcome, parsed
         else:
             assert outcome is not None
-            last_error, retryable = _transport_error(outcome, request, secrets)
             result = type(outcome).__name__
-            if not retryable or attempt == attempts:
-                _log_attempt(request, result, elapsed, attempt, attempts, "giving up")
-                raise last_error from detached(outcome, secrets)
-        if asked is not None and asked > MAX_RETRY_AFTER:
-            # The server asked for a longer pause than we would ever sleep: hammering it
-            # sooner is rude and pointless, so the caller gets the error (and retry_after).
-            _log_attempt(
-                request, result, elapsed, attempt, attempts, f"server asks {asked:.0f} s; giving up"
-            )
-            assert last_error is not None
-            raise last_error
-        delay = retry_delay(attempt - 1, asked)
-        if deadline is not None and clock() + delay >= deadline:
+            error = transport_error(outcome, request, secrets)
+            cause = detached(outcome, secrets)
+        last_error = error
+        # "May have been applied" is about the call: an earlier attempt may have applied it.
+        applied = error.may_have_been_applied = applied or error.may_have_been_applied
+        decision = options.policy.decide(
+            error, attempt - 1, options.max_retries, idempotent=options.idempotent
+        )
+        if decision.retry and attempt == attempts:
+            # A single call charges every retry, a server-named pause too: it always ends.
+            decision = Decision(False, 0.0, True, "giving up")
+        if decision.retry and deadline is not None and clock() + decision.delay >= deadline:
             _log_attempt(request, result, elapsed, attempt, attempts, "total_timeout; giving up")
             break
-        _log_attempt(request, result, elapsed, attempt, attempts, f"retrying in {delay:.3f} s")
-        yield Sleep(delay)
+        _log_attempt(request, result, elapsed, attempt, attempts, decision.reason)
+        if not decision.retry:
+            if cause is None:
+                raise error
+            raise error from cause
+        yield Sleep(decision.delay)
     raise APITimeoutError(
         f"total_timeout of {options.total_timeout} s ran out"
         + (f"; last error: {last_error.message}" if last_error else ""),
+        may_have_been_applied=applied,
     ) from last_error

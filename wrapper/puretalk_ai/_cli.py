@@ -62,6 +62,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.InternalServerError: 18,
     errors.APIResponseValidationError: 20,
     errors.APIReportedError: 21,
+    errors.UnexpectedError: EXIT_UNEXPECTED,
 }
 EXIT_SOME_FAILED = 25  # update-many: at least one update did not end ok
 EXIT_JOURNAL = 26  # update-many: the journal could not be written; the batch stopped

@@ -28,6 +28,7 @@ from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret
 from ._redaction import KeyRing, MaskedKey, Secrets, run_ring
 from ._request import request_parts, update_request_parts
 from ._response import RawResponse, UpdateParser
+from ._retry import RetryPolicy
 from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
@@ -45,6 +46,7 @@ class ClientOptions(TypedDict, total=False):
     default_headers: Mapping[str, str] | None
     max_response_bytes: int
     strict_response_validation: bool
+    retry_policy: RetryPolicy | None
 
 
 # The most recent single-call keys a client's log filter masks; a bulk run's keys are all
@@ -78,6 +80,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_response_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: _HttpT | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, self._http_client_type):
@@ -94,6 +97,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             default_headers=default_headers,
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
+            retry_policy=retry_policy,
         )
         self._keys = KeyRing((self._config.api_key,), limit=MAX_CLIENT_KEYS)
         self._owns_http = http_client is None
@@ -137,6 +141,10 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     def strict_response_validation(self) -> bool:
         return self._config.strict_response_validation
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._config.retry_policy
+
     def with_options(
         self,
         *,
@@ -148,6 +156,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = None,
         strict_response_validation: bool | None = None,
+        retry_policy: RetryPolicy | None = None,
     ) -> Self:
         """A copy with some options changed, sharing this client's connection pool.
 
@@ -173,6 +182,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
                 if strict_response_validation is None
                 else strict_response_validation
             ),
+            retry_policy=config.retry_policy if retry_policy is None else retry_policy,
         )
         if (
             copy._config.base_url == config.base_url
@@ -213,6 +223,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             if max_retries is None
             else check_max_retries(max_retries),
             total_timeout=config.total_timeout,
+            policy=config.retry_policy,
         )
 
     def _operation_options(
@@ -233,8 +244,10 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             parse=OperationParser(parse_response),
             secrets=Secrets((config.api_key, *found), rings=(self._keys, run_ring.get())),
             timeout=config.timeout,
-            max_retries=config.max_retries if method in IDEMPOTENT else 0,
+            max_retries=config.max_retries,
             total_timeout=config.total_timeout,
+            policy=config.retry_policy,
+            idempotent=method in IDEMPOTENT,
         )
 
     def __repr__(self) -> str:
@@ -340,6 +353,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_response_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         http_backend: HttpBackend = "httpx",
     ) -> None:
@@ -357,6 +371,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
             default_headers=default_headers,
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
+            retry_policy=retry_policy,
             http_client=http_client,
         )
 

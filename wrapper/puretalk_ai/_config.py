@@ -13,6 +13,7 @@ import attrs
 import httpx
 
 from ._exceptions import PuretalkError
+from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from ._version import __version__
 
 __all__ = [
@@ -70,11 +71,11 @@ def resolve_api_key(api_key: str | None) -> str:
             "environment variable."
         )
     if not isinstance(api_key, str):
-        raise PuretalkError(f"api_key must be a str, not {type(api_key).__name__}")
+        raise TypeError(f"api_key must be a str, not {type(api_key).__name__}")
     if not _VISIBLE_ASCII.fullmatch(api_key):
         # An HTTP header carries visible ASCII; anything else (a pasted curly quote, a
         # space, a newline) would fail on every call, so it is refused here, unechoed.
-        raise PuretalkError(
+        raise ValueError(
             "api_key must be visible ASCII (no spaces, control or non-ASCII characters); "
             "check for a stray character from copy-paste"
         )
@@ -132,18 +133,20 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> str:
     """The base URL without a trailing slash; plain http only on loopback."""
     if base_url is None:
         base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    if not isinstance(base_url, str | httpx.URL):
+        raise TypeError(f"base_url must be a str or httpx.URL, not {type(base_url).__name__}")
     try:
         url = httpx.URL(str(base_url))
-    except (httpx.InvalidURL, TypeError) as exc:
-        raise PuretalkError(f"invalid base_url: {exc}") from None
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"invalid base_url: {exc}") from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise PuretalkError(f"base_url must be an absolute http(s) URL, got {str(base_url)!r}")
+        raise ValueError(f"base_url must be an absolute http(s) URL, got {str(base_url)!r}")
     # A bare trailing "?" or "#" parses as an empty query or fragment, and would route
     # the request somewhere else: refused like any other.
     if url.query or url.fragment or url.userinfo or "?" in str(base_url) or "#" in str(base_url):
-        raise PuretalkError("base_url must not carry a query, a fragment or credentials")
+        raise ValueError("base_url must not carry a query, a fragment or credentials")
     if url.scheme == "http" and not _is_loopback(url.host):
-        raise PuretalkError(
+        raise ValueError(
             f"refusing plain-http base_url for non-loopback host {url.host!r}: "
             "the API key would travel in clear text; use https"
         )
@@ -203,6 +206,14 @@ def check_bool(name: str, value: bool) -> bool:
     return value
 
 
+def check_retry_policy(value: RetryPolicy | None) -> RetryPolicy:
+    if value is None:
+        return DEFAULT_RETRY_POLICY
+    if not isinstance(value, RetryPolicy):
+        raise TypeError(f"retry_policy must be a RetryPolicy, not {type(value).__name__}")
+    return value
+
+
 @attrs.frozen
 class ClientConfig:
     """Everything a call needs to know about its client, resolved once at construction."""
@@ -215,6 +226,7 @@ class ClientConfig:
     default_headers: Mapping[str, str] = attrs.field(repr=False)
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     strict_response_validation: bool = False
+    retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
     # Sent on every request: defaults first, then auth last so nothing can replace it.
     headers: httpx.Headers = attrs.field(init=False, repr=False, eq=False)
     # Parsed once: httpx validates every character of a URL string it parses.
@@ -259,6 +271,7 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_response_validation: bool = False,
+        retry_policy: RetryPolicy | None = None,
     ) -> ClientConfig:
         return cls(
             api_key=resolve_api_key(api_key),
@@ -271,4 +284,5 @@ class ClientConfig:
             strict_response_validation=check_bool(
                 "strict_response_validation", strict_response_validation
             ),
+            retry_policy=check_retry_policy(retry_policy),
         )

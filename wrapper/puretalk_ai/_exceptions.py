@@ -1,13 +1,19 @@
 """The exceptions raised by puretalk_ai.
 
 PuretalkError
- +-- APIConnectionError          the request did not get an HTTP response
- |    +-- APITimeoutError        ... because a timeout or total_timeout ran out
- +-- APIStatusError              a non-2xx response (3xx included)
- |    +-- BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
- |        ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError
- +-- APIResponseValidationError  a 2xx response that is not a usable success
- +-- APIReportedError            a 2xx response whose body says "err": true
+ +-- APIConnectionError              the request did not get an HTTP response
+ |    +-- APITimeoutError            ... because a timeout or total_timeout ran out
+ +-- APIResponseError                an HTTP response arrived, and it is an error
+ |    +-- APIStatusError             a non-2xx response (3xx included)
+ |    |    +-- BadRequestError, AuthenticationError, PermissionDeniedError, NotFoundError,
+ |    |        ConflictError, UnprocessableEntityError, RateLimitError, InternalServerError
+ |    +-- APIResponseValidationError a 2xx response that is not a usable success
+ |    +-- APIReportedError           a 2xx response whose body says "err": true
+ +-- UnexpectedError                 an internal error: a bug, never a connection problem
+
+Every error says whether the change it stood for may have been applied
+(``may_have_been_applied``), so a caller always knows whether to check or resend. Bad
+arguments are ``TypeError``/``ValueError`` naming the argument, before any request.
 
 Messages never contain the caller's API key or the integration key being set: every text
 taken from a response is redacted before it is stored (see _redaction.py).
@@ -22,6 +28,7 @@ import httpx
 __all__ = [
     "APIConnectionError",
     "APIReportedError",
+    "APIResponseError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -33,6 +40,7 @@ __all__ = [
     "PermissionDeniedError",
     "PuretalkError",
     "RateLimitError",
+    "UnexpectedError",
     "UnprocessableEntityError",
 ]
 
@@ -48,10 +56,13 @@ class PuretalkError(Exception):
     """Base class of every error this SDK raises (besides ValueError/TypeError for bad input)."""
 
     message: str
+    may_have_been_applied: bool
+    """Whether the change this call stood for may have been applied (False: it was not)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, may_have_been_applied: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.may_have_been_applied = may_have_been_applied
 
     def __reduce__(self) -> Any:
         # Keyword-only constructors defeat Exception's default pickling; restore the state
@@ -63,36 +74,81 @@ class PuretalkError(Exception):
 
 
 class APIConnectionError(PuretalkError):
-    """The request failed before an HTTP response arrived (DNS, refused, reset, ...)."""
+    """The request failed before an HTTP response arrived (DNS, refused, reset, ...).
+
+    ``may_have_been_applied`` is False only when the request surely never reached the
+    server (the connection was never made, or its certificate failed verification)."""
 
     request: httpx.Request | None
     """A redacted copy of the request that failed (``X-API-KEY`` masked)."""
+    retryable: bool
+    """Whether a retry may help (False for a certificate that failed verification)."""
 
-    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str = "Connection error.",
+        *,
+        request: httpx.Request | None = None,
+        may_have_been_applied: bool = True,
+        retryable: bool = True,
+    ) -> None:
+        super().__init__(message, may_have_been_applied=may_have_been_applied)
         self.request = request
+        self.retryable = retryable
 
 
 class APITimeoutError(APIConnectionError):
     """A per-attempt timeout or the call's total_timeout ran out."""
 
     def __init__(
-        self, message: str = "Request timed out.", *, request: httpx.Request | None = None
-    ):
-        super().__init__(message, request=request)
+        self,
+        message: str = "Request timed out.",
+        *,
+        request: httpx.Request | None = None,
+        may_have_been_applied: bool = True,
+    ) -> None:
+        super().__init__(message, request=request, may_have_been_applied=may_have_been_applied)
+
+
+# --- an unexpected error ------------------------------------------------------------------
+
+
+class UnexpectedError(PuretalkError):
+    """An internal error: an exception inside puretalk-ai, or inside the HTTP library or
+    transport it called, that is not a known transport failure. Never retried, never
+    called a connection error. ``__cause__`` is a redacted copy of the original, and its
+    traceback, redacted, is in the notes. The change may have been applied."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, may_have_been_applied=True)
 
 
 # --- a response that is an error ----------------------------------------------------------
 
 
-class APIStatusError(PuretalkError):
-    """The API answered with a non-2xx status; subclasses name the common ones.
-
-    ``message`` is the API's ``msg`` (or a body snippet); ``str()`` adds the status.
-    """
+class APIResponseError(PuretalkError):
+    """An HTTP response arrived and the call failed: catch this for "anything that came
+    with a response". ``response`` is a redacted copy."""
 
     status_code: int
     response: httpx.Response
+
+    def __init__(
+        self, message: str, *, response: httpx.Response, may_have_been_applied: bool
+    ) -> None:
+        super().__init__(message, may_have_been_applied=may_have_been_applied)
+        self.status_code = response.status_code
+        self.response = response
+
+
+class APIStatusError(APIResponseError):
+    """The API answered with a non-2xx status; subclasses name the common ones.
+
+    ``message`` is the API's ``msg`` (or a body snippet); ``str()`` adds the status. A
+    status >= 500 may have come after the change was applied (``may_have_been_applied``);
+    any other refused it.
+    """
+
     body: Any
     retry_after: float | None
     """The wait the server asked for (``retry-after-ms`` or ``Retry-After``), in seconds."""
@@ -105,10 +161,10 @@ class APIStatusError(PuretalkError):
         body: Any,
         retry_after: float | None = None,
     ) -> None:
-        Exception.__init__(self, f"Error code: {response.status_code} - {message}")
-        self.message = message
-        self.status_code = response.status_code
-        self.response = response
+        super().__init__(
+            message, response=response, may_have_been_applied=response.status_code >= 500
+        )
+        self.args = (f"Error code: {response.status_code} - {message}",)
         self.body = body
         self.retry_after = retry_after
 
@@ -148,14 +204,12 @@ class InternalServerError(APIStatusError):
 # --- a 2xx response that is not a success -------------------------------------------------
 
 
-class APIResponseValidationError(PuretalkError):
+class APIResponseValidationError(APIResponseError):
     """A 2xx response that is not a usable success: not a JSON object, no ``results``
     object, a body over ``max_response_bytes``, a response about another integration, or
     (with ``strict_response_validation=True``) any field off the spec. Puretalk reported
     success, so the change may have been applied."""
 
-    status_code: int
-    response: httpx.Response
     body_snippet: str
     body_incomplete: bool
     """True when the body could not be read whole (cut off, undecodable): the answer was
@@ -169,27 +223,20 @@ class APIResponseValidationError(PuretalkError):
         body_snippet: str,
         body_incomplete: bool = False,
     ) -> None:
-        super().__init__(message)
-        self.status_code = response.status_code
-        self.response = response
+        super().__init__(message, response=response, may_have_been_applied=True)
         self.body_snippet = body_snippet
         self.body_incomplete = body_incomplete
 
 
-class APIReportedError(PuretalkError):
-    """A 2xx response whose body says ``"err": true``; ``message`` is the API's ``msg``."""
+class APIReportedError(APIResponseError):
+    """A 2xx response whose body says ``"err": true``; ``message`` is the API's ``msg``.
+    The API says the call failed, so the change was not applied."""
 
-    status_code: int
-    response: httpx.Response
     body: Any
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
-        Exception.__init__(
-            self, f"The API reported an error (status {response.status_code}): {message}"
-        )
-        self.message = message
-        self.status_code = response.status_code
-        self.response = response
+        super().__init__(message, response=response, may_have_been_applied=False)
+        self.args = (f"The API reported an error (status {response.status_code}): {message}",)
         self.body = body
 
 

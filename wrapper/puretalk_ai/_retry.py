@@ -1,9 +1,22 @@
-"""When to retry and how long to wait. No I/O: the clock and randomness are passed in.
+"""The one retry policy: what is retried, how long to wait, when to give up. No I/O.
 
-delay(n) = min(INITIAL_DELAY * 2**n, MAX_DELAY) * (1 - JITTER * u),  u uniform in [0, 1)
-where n counts the retries already made (0 for the first retry). A server's
-``retry-after-ms`` or ``Retry-After`` (seconds or HTTP-date) wins when it lies in
-[0, MAX_RETRY_AFTER]; a longer ask means no retry at all (decided in ``_call``).
+``RetryPolicy.decide`` takes the typed error an attempt ended in and answers for
+``integrations.update``, ``client.call`` and ``update_many`` alike:
+
+- retried: a lost connection or a timeout (not a certificate that failed verification:
+  it fails again), a retryable status (408, 409, 429, >= 500), a 2xx whose body was lost
+  on the way (a retry may confirm the change);
+- never retried: any other status, a 2xx that reports an error or is unusable, an
+  unexpected (internal) error, or anything on a non-idempotent request (POST: a retry
+  could apply it twice);
+- the wait: the server's ``retry-after-ms`` or ``Retry-After`` when it lies in
+  (0, max_retry_after]; otherwise ``min(initial_delay * 2**n, max_delay) * (1 - jitter*u)``
+  where n counts the retries already made and u is uniform in [0, 1). An ask of zero or a
+  date in the past is no ask (the backoff applies, so a server cannot make a hot loop);
+  an ask beyond ``max_retry_after`` means no retry at all;
+- the budget: a retry is charged to ``max_retries``, except a 429's server-named pause
+  (``charged=False``). A single call charges every retry anyway, so it always ends; in
+  ``update_many`` the pacer owns the batch's rate, and a named pause never fails an item.
 """
 
 from __future__ import annotations
@@ -13,12 +26,16 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
-__all__ = ["is_retryable_status", "retry_after", "retry_delay"]
+import attrs
 
-INITIAL_DELAY = 0.5
-MAX_DELAY = 8.0
-JITTER = 0.25
-MAX_RETRY_AFTER = 60.0
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    PuretalkError,
+)
+
+__all__ = ["Decision", "RetryPolicy", "is_retryable_status", "retry_after"]
 
 _RETRYABLE = frozenset({408, 409, 429})
 
@@ -36,7 +53,8 @@ def _finite(value: str) -> float | None:
 
 
 def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float | None:
-    """Seconds the server asks us to wait, or None when it does not say (or says nonsense)."""
+    """Seconds the server asks us to wait, or None when it does not say (or says nonsense).
+    A date in the past gives a negative number: the policy treats it as no ask."""
     ms = headers.get("retry-after-ms")
     if ms is not None and (value := _finite(ms)) is not None:
         return value / 1000.0
@@ -54,13 +72,108 @@ def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time
     return when.timestamp() - now()
 
 
-def retry_delay(
-    retries_taken: int,
-    asked: float | None = None,
-    rng: Callable[[], float] = random.random,
-) -> float:
-    """Seconds to sleep before the next attempt; `asked` is the server's retry_after."""
-    if asked is not None and 0 <= asked <= MAX_RETRY_AFTER:
-        return asked
-    backoff = min(INITIAL_DELAY * 2.0**retries_taken, MAX_DELAY)
-    return backoff * (1.0 - JITTER * rng())
+class Decision:
+    """What to do after a failed attempt. Plain slotted class: built on every failure."""
+
+    __slots__ = ("charged", "delay", "reason", "retry")
+
+    def __init__(self, retry: bool, delay: float, charged: bool, reason: str) -> None:
+        self.retry = retry
+        self.delay = delay  # seconds to wait before the next attempt (0 when not retrying)
+        self.charged = charged  # whether the retry uses up one of max_retries
+        self.reason = reason  # for the log line: "retrying in ...", "giving up", ...
+
+    @property
+    def asks_too_long(self) -> bool:
+        return self.reason.startswith("server asks")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.retry, self.delay, self.charged, self.reason) == (
+            other.retry,
+            other.delay,
+            other.charged,
+            other.reason,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(retry={self.retry}, delay={self.delay:.3f}, charged={self.charged}, "
+            f"reason={self.reason!r})"
+        )
+
+
+def _check_delay(name: str) -> Callable[[object, attrs.Attribute[float], float], None]:
+    def check(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+
+    return check
+
+
+def _check_jitter(_instance: object, _attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"jitter must be a number, not {type(value).__name__}")
+    if not 0 <= value <= 1:
+        raise ValueError(f"jitter must be within [0, 1], got {value!r}")
+
+
+@attrs.frozen(slots=True)
+class RetryPolicy:
+    """How failed attempts are retried: pass ``retry_policy=RetryPolicy(...)`` to a client
+    (``max_retries`` stays the client's budget). The defaults suit the real API."""
+
+    initial_delay: float = attrs.field(default=0.5, validator=_check_delay("initial_delay"))
+    max_delay: float = attrs.field(default=8.0, validator=_check_delay("max_delay"))
+    jitter: float = attrs.field(default=0.25, validator=_check_jitter)
+    max_retry_after: float = attrs.field(default=60.0, validator=_check_delay("max_retry_after"))
+
+    def backoff(self, retries_taken: int, rng: Callable[[], float] = random.random) -> float:
+        """The wait before retry number ``retries_taken + 1`` when the server names none."""
+        delay = min(self.initial_delay * 2.0 ** min(retries_taken, 64), self.max_delay)
+        return delay * (1.0 - self.jitter * rng())
+
+    def decide(
+        self,
+        error: PuretalkError,
+        retries_taken: int,
+        max_retries: int,
+        *,
+        idempotent: bool = True,
+        rng: Callable[[], float] = random.random,
+    ) -> Decision:
+        """Retry or not, after how long, and whether it uses up the budget.
+
+        ``retries_taken`` counts the charged retries already made."""
+        if not idempotent:
+            return Decision(False, 0.0, False, "no retry (not idempotent)")
+        status = error.status_code if isinstance(error, APIStatusError) else None
+        if isinstance(error, APIConnectionError):
+            retryable = error.retryable
+        elif status is not None:
+            retryable = is_retryable_status(status)
+        elif isinstance(error, APIResponseValidationError):
+            retryable = error.body_incomplete
+        else:  # a reported error, an unusable success, an unexpected error
+            retryable = False
+        if not retryable:
+            return Decision(False, 0.0, False, "no retry")
+        asked = error.retry_after if isinstance(error, APIStatusError) else None
+        if asked is not None and asked > self.max_retry_after:
+            # The server asked for a longer pause than we would ever sleep: hammering it
+            # sooner is rude and pointless, so the caller gets the error (and retry_after).
+            return Decision(False, 0.0, False, f"server asks {asked:.0f} s; giving up")
+        named = asked is not None and asked > 0
+        charged = not (named and status == 429)
+        if charged and retries_taken >= max_retries:
+            return Decision(False, 0.0, True, "giving up" if max_retries else "no retry")
+        delay = asked if named and asked is not None else self.backoff(retries_taken, rng)
+        return Decision(True, delay, charged, f"retrying in {delay:.3f} s")
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()

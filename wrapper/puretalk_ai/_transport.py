@@ -639,13 +639,19 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+def _from_aiohttp(exc: BaseException) -> bool:
+    return type(exc).__module__.partition(".")[0] == "aiohttp"
+
+
 def failure_kind(exc: Exception) -> FailureKind:
     """What a send that raised ``exc`` ran into, the same on every backend.
 
     - a certificate that failed verification (it will not verify on a retry either);
     - a timeout: httpx's, or a real one under httpx-aiohttp, which maps *every* aiohttp
       connection error (a dropped connection too) to ``ConnectTimeout``: its cause tells;
-    - any other transport error is a connection problem; anything else is "other".
+    - a connection problem: any other httpx transport error, an OS or TLS error, an
+      aiohttp client error a transport let through;
+    - "other": anything else is not a transport failure but an internal error (a bug).
     """
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError) or (
@@ -654,13 +660,33 @@ def failure_kind(exc: Exception) -> FailureKind:
             return "certificate"
     if isinstance(exc, httpx.TimeoutException):
         mapped = exc.__cause__
-        from_aiohttp = mapped is not None and type(mapped).__module__.startswith("aiohttp")
+        from_aiohttp = mapped is not None and _from_aiohttp(mapped)
         if from_aiohttp and not isinstance(mapped, TimeoutError):
             return "connection"
         return "timeout"
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx.TransportError | OSError) or (
+        _from_aiohttp(exc) and any(c.__name__ == "ClientError" for c in type(exc).__mro__)
+    ):
         return "connection"
     return "other"
+
+
+# Failures that surely happened before the request reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, ConnectionRefusedError)
+
+
+def may_have_arrived(exc: Exception) -> bool:
+    """Whether the request may have reached the server before ``exc`` ended the attempt."""
+    if failure_kind(exc) == "certificate":
+        return False
+    chain = list(_causes(exc))
+    for cause in chain:
+        if _from_aiohttp(cause):
+            # httpx-aiohttp's ConnectTimeout stands for any aiohttp error: its cause tells.
+            return type(cause).__name__ not in (
+                "ClientConnectorError", "ClientConnectorDNSError", "ConnectionTimeoutError",
+            )  # fmt: skip
+    return not any(isinstance(cause, _NOT_SENT) for cause in chain)
 
 
 def certificate_problem(exc: Exception) -> str:

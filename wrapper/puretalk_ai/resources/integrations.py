@@ -85,7 +85,11 @@ class Integrations:
         carries every id's state in ``.update_results``.
         """
         planned = plan_updates(
-            updates, concurrency, _retries(self._client, max_retries), self._client.base_url
+            updates,
+            concurrency,
+            _retries(self._client, max_retries),
+            self._client.base_url,
+            self._client.retry_policy,
         )
         del updates  # the keys live on only inside MaskedKey objects
         if isinstance(planned, Exception):
@@ -287,7 +291,11 @@ class AsyncIntegrations:
         ``.update_results``.
         """
         planned = plan_updates(
-            updates, concurrency, _retries(self._client, max_retries), self._client.base_url
+            updates,
+            concurrency,
+            _retries(self._client, max_retries),
+            self._client.base_url,
+            self._client.retry_policy,
         )
         del updates
         if isinstance(planned, Exception):
