@@ -4,9 +4,10 @@
 required one) runs the whole suite; each other minor the classifiers claim (3.12, 3.13)
 that is installed here, on PATH or under pyenv, runs the suite minus the tests marked
 `slow` (real-time runs of many seconds, whose logic the 3.11 run covers), in a venv of its
-own (.venv-3.12, ...) built from the same lock. The suites mostly wait on sockets and
-clocks, so the three run side by side in xdist workers, and the other venvs are built while
-3.11 runs. A supported version that is not installed is reported, not faked.
+own (.venv-3.12, ...) built from the same lock. 3.12's venv then takes the lowest versions
+the runtime ranges allow (requirements/lowest.txt), so the floors are tested too. The
+suites mostly wait on sockets and clocks, so the three run side by side in xdist workers,
+and the other venvs are built while 3.11 runs. A supported version that is not installed is reported, not faked.
 
     python -m scripts.pythons            # 3.12, 3.13 (make pythons)
     python -m scripts.pythons --all      # 3.11's full suite too (make test)
@@ -53,11 +54,16 @@ def find(version: str) -> str | None:
     return None
 
 
+LOWEST = ROOT / "requirements" / "lowest.txt"
+LOWEST_ON = "3.12"  # the Python whose venv runs on the lowest runtime versions
+
+
 def venv_for(version: str, python: str) -> Path:
     venv = ROOT / f".venv-{version}"
     stamp = venv / ".installed"
     inputs = [
         ROOT / "requirements" / "dev.lock",
+        LOWEST,
         ROOT / "pyproject.toml",
         ROOT / "wrapper" / "puretalk_ai" / "_version.py",  # editable metadata names it
     ]
@@ -68,6 +74,8 @@ def venv_for(version: str, python: str) -> Path:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
            "--disable-pip-version-check"]  # fmt: skip
     subprocess.run([*pip, "-r", str(ROOT / "requirements" / "dev.lock")], check=True)
+    if version == LOWEST_ON:
+        subprocess.run([*pip, "--no-deps", "-r", str(LOWEST)], check=True)
     subprocess.run([*pip, "--no-deps", "--no-build-isolation", "-e", str(ROOT)], check=True)
     stamp.touch()
     return venv
@@ -122,7 +130,11 @@ def main(argv: list[str] | None = None) -> int:
         for version, future in venvs.items():
             venv = future.result()
             log = logs / f"{version}.log"
-            print(f"Python {version}: the suite minus `slow`, in {venv.name}", flush=True)
+            which = "the lowest runtime versions" if version == LOWEST_ON else "the lock"
+            print(
+                f"Python {version}: the suite minus `slow` on {which}, in {venv.name}", flush=True
+            )
+            sys.stdout.flush()
             runs[version] = (
                 _suite(venv / "bin" / "python", log, "-n", OTHER_WORKERS, "-m", "not slow"),
                 log,

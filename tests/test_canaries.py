@@ -6,19 +6,30 @@ but a lock refresh or the move to httpx2 must fail here first, by name, not some
   transport goes under httpx's own proxy routing);
 - ``HTTPTransport._pool._network_backend`` is where the deadline-aware backend goes;
 - httpx-aiohttp maps aiohttp's errors with ``raise ... from exc`` (failure_kind reads the
-  cause to tell a dropped connection from a timeout).
+  cause to tell a dropped connection from a timeout);
+- httpcore asks that backend for every new connection, direct and proxied;
+- ``httpx.URL._uri_reference`` (the fast URL join) and ``Response._content`` (the stored
+  body) behave as httpx's own parse and read().
+
+Each fails with a message naming the touchpoint.
 """
 
 from __future__ import annotations
 
 import inspect
+import socket
+import string
+import threading
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from puretalk_ai import AsyncPuretalk, Puretalk
+from puretalk_ai import APIConnectionError, AsyncPuretalk, Puretalk
 from puretalk_ai._deadline import DeadlineBackend
+from puretalk_ai.testing import FakePuretalk
 from tests.secrets import CALLER_KEY
 
 ID = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
@@ -101,3 +112,96 @@ def test_the_path_to_a_responses_http11_connection_still_exists() -> None:
                 return walk(raw.http_response)
 
         assert asyncio.run(run()) == (b"", False)
+
+
+def test_the_deadline_backend_makes_every_new_connection_direct_and_proxied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If httpcore bound the backend at pool construction (or stopped asking it for each
+    connection), the sync client would silently lose its drip-proof deadline."""
+    connected: list[tuple[str, int]] = []
+    real = DeadlineBackend.connect_tcp
+
+    def spy(self: DeadlineBackend, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        connected.append((host, port))
+        return real(self, host, port, *args, **kwargs)
+
+    monkeypatch.setattr(DeadlineBackend, "connect_tcp", spy)
+    # Direct: the fake on loopback (plain http, never proxied).
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    fake.add_integration(integration_id=ID, api_key="old")
+    with fake.serve() as server, Puretalk(api_key=CALLER_KEY, base_url=server.base_url) as c:
+        c.integrations.update(ID, api_key="new-key-0123456789")
+        port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
+    assert ("127.0.0.1", port) in connected, (
+        "httpcore no longer connects through ConnectionPool._network_backend: the deadline "
+        "backend (puretalk_ai._deadline) is bypassed on direct connections"
+    )
+    # Proxied: an https base URL through HTTPS_PROXY, a local listener that hangs up.
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(4)
+        proxy_port = proxy.getsockname()[1]
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{proxy_port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        client = Puretalk(api_key=CALLER_KEY, base_url="https://api.puretalk.test/api")
+        threading.Thread(target=lambda: proxy.accept()[0].close(), daemon=True).start()
+        with client, pytest.raises(APIConnectionError):
+            client.integrations.update(ID, api_key="new-key-0123456789", max_retries=0)
+    assert ("127.0.0.1", proxy_port) in connected, (
+        "httpcore no longer connects to a proxy through ConnectionPool._network_backend: "
+        "the deadline backend (puretalk_ai._deadline) is bypassed on proxied connections"
+    )
+
+
+BASES = st.lists(
+    st.text(alphabet=string.ascii_letters + string.digits + "-._~%", min_size=1, max_size=8),
+    max_size=3,
+).map(lambda parts: "".join("/" + p for p in parts))
+IDS = st.one_of(
+    st.uuids().map(str),
+    st.text(min_size=1, max_size=40),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(base_path=BASES, integration_id=IDS, port=st.sampled_from(["", ":8443"]))
+def test_the_fast_url_join_equals_httpx_own_join(
+    base_path: str, integration_id: str, port: str
+) -> None:
+    """join_url extends httpx.URL's private ``_uri_reference`` (a NamedTuple) instead of
+    parsing again; it must give exactly the URL httpx's own parse gives."""
+    from puretalk_ai._request import join_url
+    from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
+    from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
+
+    base = httpx.URL(f"https://api.puretalk.test{port}{base_path}")
+    body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key="k"))
+    path = _get_kwargs(integration_id, body=body)["url"]
+    fast = join_url(base, path)
+    slow = httpx.URL(str(base) + path)
+    assert (str(fast), fast.raw_path, fast.host, fast.port) == (
+        str(slow),
+        slow.raw_path,
+        slow.host,
+        slow.port,
+    ), "httpx.URL._uri_reference changed: puretalk_ai._request.join_url must follow it"
+
+
+def test_the_stored_body_is_what_read_gives() -> None:
+    """The senders store the decoded body in ``Response._content``, as httpx's own read()
+    does; if httpx renamed it, users would get httpx.ResponseNotRead after the server
+    applied the change."""
+    content = b'{"err": false, "results": {}}'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=content))
+    with httpx.Client(transport=transport) as client:
+        read = client.get("https://api.puretalk.test/")
+        streamed = client.send(
+            client.build_request("GET", "https://api.puretalk.test/"), stream=True
+        )
+    assert "_content" in vars(read), "httpx.Response no longer stores its body in _content"
+    streamed._content = content  # what puretalk_ai._transport._complete does
+    assert streamed.content == read.content == streamed.read() == content, (
+        "httpx.Response._content no longer serves content/read(): _transport._complete "
+        "must follow httpx"
+    )

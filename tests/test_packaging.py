@@ -139,3 +139,36 @@ def test_import_does_not_load_the_fast_transport() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_package_the_wrapper_imports_is_declared(dist: Path) -> None:
+    """httpcore was imported but not declared once; each import must be a requirement
+    (runtime, or of the extra whose feature imports it)."""
+    import ast
+    import importlib.metadata
+    import sys
+
+    imported: set[str] = set()
+    for source in (ROOT / "wrapper" / "puretalk_ai").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"puretalk_ai", "puretalk_ai_openapi"}
+    distributions = importlib.metadata.packages_distributions()
+    needed = {distributions[name][0].lower() for name in third_party if name in distributions}
+    assert {"httpx", "httpcore", "attrs"} <= needed
+    (wheel,) = dist.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+    declared = {
+        line.split(":", 1)[1].strip().split(";")[0].split(">")[0].split("=")[0].split("<")[0]
+        .strip().lower()
+        for line in text.splitlines()
+        if line.startswith("Requires-Dist:")
+    }  # fmt: skip
+    # trio and anyio are imported only under a running trio (anyio comes with httpx).
+    missing = needed - declared - {"trio", "anyio"}
+    assert not missing, f"imported by puretalk_ai but not declared in pyproject: {missing}"
