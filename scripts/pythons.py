@@ -7,7 +7,8 @@ that is installed here, on PATH or under pyenv, runs the suite minus the tests m
 own (.venv-3.12, ...) built from the same lock. 3.12's venv then takes the lowest versions
 the runtime ranges allow (requirements/lowest.txt), so the floors are tested too. The
 suites mostly wait on sockets and clocks, so the three run side by side in xdist workers,
-and the other venvs are built while 3.11 runs. A supported version that is not installed is reported, not faked.
+and the other venvs are built while 3.11 runs. A supported version that is not installed is
+reported, not faked.
 
     python -m scripts.pythons            # 3.12, 3.13 (make pythons)
     python -m scripts.pythons --all      # 3.11's full suite too (make test)
