@@ -18,8 +18,8 @@ from puretalk_ai import (
 from puretalk_ai._bulk import BulkItem, BulkRunner
 from puretalk_ai._call import CallOptions, Send, Sleep, run_flow
 from puretalk_ai._redaction import MaskedKey, Secrets
-from puretalk_ai._response import UpdateParser
-from puretalk_ai._transport import BROKEN, RequestParts
+from puretalk_ai._request import RequestParts
+from puretalk_ai._response import BROKEN, UpdateParser
 from tests.conftest import INTEGRATION_ID, UPDATE_URL, integration_json
 
 # No jitter, so both paths' waits can be compared exactly.
@@ -90,14 +90,13 @@ OUTCOMES: list[tuple[str, Any, float | None]] = [
 ]
 
 
+def _request(send: Send) -> httpx.Request:
+    return httpx.Request(send.parts.method, send.parts.url, headers=send.parts.headers)
+
+
 def _options(method: str, max_retries: int) -> CallOptions[Any]:
     parts = RequestParts(method, httpx.URL(UPDATE_URL), httpx.Headers(), b"{}")
-
-    def build(parts: RequestParts, timeout: httpx.Timeout) -> httpx.Request:
-        return httpx.Request(parts.method, parts.url, headers=parts.headers)
-
     return CallOptions(
-        build_request=build,
         parts=parts,
         parse=UpdateParser(INTEGRATION_ID, False),
         secrets=Secrets(()),
@@ -115,7 +114,7 @@ def flow_decision(outcome: Any, method: str = "PATCH") -> tuple[float | None, An
     send = next(flow)
     assert isinstance(send, Send)
     try:
-        step = flow.send(outcome(send.request))
+        step = flow.send(outcome(_request(send)))
     except PuretalkError as exc:
         return None, exc
     assert isinstance(step, Sleep)
@@ -143,7 +142,7 @@ def error_of(outcome: Any) -> PuretalkError:
     send = next(flow)
     assert isinstance(send, Send)
     with pytest.raises(PuretalkError) as caught:
-        flow.send(outcome(send.request))
+        flow.send(outcome(_request(send)))
     return caught.value
 
 
@@ -178,7 +177,7 @@ def test_a_server_named_429_pause_is_free_in_a_batch_but_a_single_call_still_end
         nonlocal step, sleeps
         while True:
             assert isinstance(step, Send)
-            step = flow.send(_response(429, {"retry-after": "1"})(step.request))
+            step = flow.send(_response(429, {"retry-after": "1"})(_request(step)))
             assert isinstance(step, Sleep)
             sleeps += 1
             step = flow.send(None)

@@ -1,6 +1,6 @@
 """One API call as an I/O-free flow: the sync and async clients only carry out its steps.
 
-``run_flow`` is a generator. It yields ``Send(request, wall)`` and receives the complete
+``run_flow`` is a generator. It yields ``Send(parts, timeout, wall)`` and receives the complete
 ``httpx.Response`` or the exception that stood for it (see ``_transport``); it yields
 ``Sleep(seconds)`` and receives ``None``. It returns the parsed result or raises the typed
 error. Timeouts, the deadlines and logging are decided here, once; whether and when to
@@ -11,25 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable, Generator
 from typing import Generic, TypeVar
 
-import httpx
-
 from ._config import attempt_limit
-from ._exceptions import APIConnectionError, APITimeoutError, PuretalkError, UnexpectedError
+from ._exceptions import APITimeoutError, PuretalkError
+from ._failures import transport_error
+from ._httpx import httpx
 from ._logs import logger
-from ._redaction import Secrets
+from ._redaction import Secrets, detached
+from ._request import RequestParts
 from ._retry import DEFAULT_RETRY_POLICY, Decision, RetryPolicy
-from ._transport import (
-    RequestParts,
-    certificate_problem,
-    detached,
-    failure_kind,
-    may_have_arrived,
-    redacted_request,
-)
 
 __all__ = ["CallOptions", "Flow", "Send", "Sleep", "run_flow"]
 
@@ -38,12 +30,15 @@ T = TypeVar("T")
 
 # Plain slotted classes: these are built on every call, where attrs' frozen __init__ costs.
 class Send:
-    """Send this request; the whole attempt must end within ``wall`` seconds (None: no limit)."""
+    """Build the request from ``parts`` with ``timeout`` and send it; the whole attempt must
+    end within ``wall`` seconds (None: no limit). The shell's sender builds it (its own
+    client's way, or a user's client's ``build_request``), so the flow never calls back."""
 
-    __slots__ = ("request", "wall")
+    __slots__ = ("parts", "timeout", "wall")
 
-    def __init__(self, request: httpx.Request, wall: float | None) -> None:
-        self.request = request
+    def __init__(self, parts: RequestParts, timeout: httpx.Timeout, wall: float | None) -> None:
+        self.parts = parts
+        self.timeout = timeout
         self.wall = wall
 
 
@@ -63,14 +58,13 @@ class CallOptions(Generic[T]):
     """What one call needs; the parse function turns a response into T or raises."""
 
     __slots__ = (
-        "build_request", "clock", "idempotent", "max_retries", "parse", "parts", "policy",
-        "secrets", "timeout", "total_timeout",
+        "clock", "idempotent", "max_retries", "parse", "parts", "policy", "secrets",
+        "timeout", "total_timeout",
     )  # fmt: skip
 
     def __init__(
         self,
         *,
-        build_request: Callable[[RequestParts, httpx.Timeout], httpx.Request],
         parts: RequestParts,
         parse: Callable[[httpx.Response, Secrets], T],
         secrets: Secrets,
@@ -81,7 +75,6 @@ class CallOptions(Generic[T]):
         idempotent: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.build_request = build_request
         self.parts = parts
         self.parse = parse
         self.secrets = secrets
@@ -110,43 +103,17 @@ def _attempt_timeout(timeout: httpx.Timeout, remaining: float) -> httpx.Timeout:
     )
 
 
-def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) -> PuretalkError:
-    """The SDK error for an exception a send ended in: the transport failures it knows
-    (httpx's, aiohttp's, OS and TLS errors) by kind; anything else is an internal error
-    that keeps its traceback, redacted, and is never called a connection error."""
-    shown = redacted_request(request, secrets)
-    kind = failure_kind(exc)
-    arrived = may_have_arrived(exc)
-    if kind == "timeout":
-        message = f"Request timed out ({type(exc).__name__})."
-        return APITimeoutError(message, request=shown, may_have_been_applied=arrived)
-    if kind == "certificate":
-        # A certificate that failed verification fails again: never retried.
-        why = secrets.redact(certificate_problem(exc))
-        message = f"Connection error: certificate verification failed ({why})."
-        return APIConnectionError(
-            message, request=shown, may_have_been_applied=False, retryable=False
-        )
-    if kind == "connection":
-        message = f"Connection error ({type(exc).__name__})."
-        return APIConnectionError(message, request=shown, may_have_been_applied=arrived)
-    error = UnexpectedError(
-        f"Unexpected error inside the SDK or its HTTP transport ({type(exc).__name__}); "
-        "not a connection problem, and the change may have been applied. Please report it."
-    )
-    # The original's frames hold the request (key and all) in their locals: the traceback
-    # travels as redacted text, and the cause as a redacted copy without frames.
-    text = "".join(traceback.format_exception(exc))
-    error.add_note("The original traceback (redacted):\n" + secrets.redact(text))
-    return error
+def _path(parts: RequestParts) -> str:
+    return parts.url.raw_path.split(b"?", 1)[0].decode("ascii")
 
 
-def _path(request: httpx.Request) -> str:
-    return request.url.raw_path.split(b"?", 1)[0].decode("ascii")
+def _sent(parts: RequestParts) -> httpx.Request:
+    """The request as sent, for the redacted copy on a transport error."""
+    return httpx.Request(parts.method, parts.url, headers=parts.headers, content=parts.content)
 
 
 def _log_attempt(
-    request: httpx.Request,
+    parts: RequestParts,
     result: str,
     elapsed: float,
     attempt: int,
@@ -159,8 +126,8 @@ def _log_attempt(
         logger.log(
             level,
             "%s %s -> %s in %.1f ms (attempt %d/%d; %s)",
-            request.method,
-            _path(request),
+            parts.method,
+            _path(parts),
             result,
             elapsed * 1000.0,
             attempt,
@@ -187,9 +154,9 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
                 break
             timeout = _attempt_timeout(timeout, remaining)
             wall = remaining if wall is None else min(wall, remaining)
-        request = options.build_request(options.parts, timeout)
+        parts = options.parts
         started = clock()
-        outcome = yield Send(request, wall)
+        outcome = yield Send(parts, timeout, wall)
         elapsed = clock() - started
         if isinstance(outcome, httpx.Response):
             result = str(outcome.status_code)
@@ -199,12 +166,12 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
                 error: PuretalkError = exc
                 cause: Exception | None = None
             else:
-                _log_attempt(request, result, elapsed, attempt, attempts, "no retry")
+                _log_attempt(parts, result, elapsed, attempt, attempts, "no retry")
                 return outcome, parsed
         else:
             assert outcome is not None
             result = type(outcome).__name__
-            error = transport_error(outcome, request, secrets)
+            error = transport_error(outcome, _sent(parts), secrets)
             cause = detached(outcome, secrets)
         last_error = error
         # "May have been applied" is about the call: an earlier attempt may have applied it.
@@ -216,9 +183,9 @@ def run_flow(options: CallOptions[T]) -> Flow[tuple[httpx.Response, T]]:
             # A single call charges every retry, a server-named pause too: it always ends.
             decision = Decision(False, 0.0, True, "giving up")
         if decision.retry and deadline is not None and clock() + decision.delay >= deadline:
-            _log_attempt(request, result, elapsed, attempt, attempts, "total_timeout; giving up")
+            _log_attempt(parts, result, elapsed, attempt, attempts, "total_timeout; giving up")
             break
-        _log_attempt(request, result, elapsed, attempt, attempts, decision.reason)
+        _log_attempt(parts, result, elapsed, attempt, attempts, decision.reason)
         if not decision.retry:
             if cause is None:
                 raise error

@@ -34,9 +34,10 @@ from . import _exceptions as errors
 from ._bulk import UpdateResult
 from ._client import AsyncPuretalk, ClientOptions, Puretalk
 from ._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._httpx import has_aiohttp
 from ._journal import Journal, JournalError, fingerprint, ids_digest, read_journal
 from ._redaction import redact_json
-from ._transport import HttpBackend, aiohttp_available
+from ._transport import HttpBackend
 from ._version import __version__
 
 PROG = "puretalk-ai"
@@ -423,7 +424,7 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
     ends_cut = False
     if args.resume:
         rows, salt, ends_cut = _resume_plan(args, rows, input_ids)
-    backend: HttpBackend = args.http or ("aiohttp" if aiohttp_available() else "httpx")
+    backend: HttpBackend = args.http or ("aiohttp" if has_aiohttp() else "httpx")
     # Building the client checks the key, base URL and options, sending nothing.
     bulk_client = AsyncPuretalk(**_client_options(args), http_backend=backend)
     if args.dry_run:

@@ -6,8 +6,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Self, TypedDict, TypeVar, overload
 
-import httpx
-
 from puretalk_ai_openapi.models import Error, Integration
 from puretalk_ai_openapi.types import Response
 
@@ -24,6 +22,7 @@ from ._config import (
     merge_headers,
     to_timeout,
 )
+from ._httpx import httpx
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
 from ._redaction import KeyRing, MaskedKey, Secrets, run_ring
 from ._request import request_parts, update_request_parts
@@ -214,7 +213,6 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         run = run_ring.get()
         self._keys.add(key.api_key, like=run)
         return CallOptions(
-            build_request=self._sender.build,
             parts=parts,
             parse=UpdateParser(integration_id, config.strict_response_validation),
             secrets=Secrets((config.api_key, key.api_key), rings=(self._keys, run)),
@@ -239,7 +237,6 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         for secret in found:
             self._keys.add(secret)
         return CallOptions(
-            build_request=self._sender.build,
             parts=request_parts(config, generated, {}),
             parse=OperationParser(parse_response),
             secrets=Secrets((config.api_key, *found), rings=(self._keys, run_ring.get())),
@@ -275,7 +272,7 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
         while True:
             outcome: httpx.Response | Exception | None
             if isinstance(step, Send):
-                outcome = sender.send(step.request, step.wall)
+                outcome = sender.send(step.parts, step.timeout, step.wall)
             else:
                 time.sleep(step.seconds)
                 outcome = None
@@ -390,7 +387,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
         while True:
             outcome: httpx.Response | Exception | None
             if isinstance(step, Send):
-                outcome = await sender.send(step.request, step.wall)
+                outcome = await sender.send(step.parts, step.timeout, step.wall)
             else:
                 await sender.sleep(step.seconds)
                 outcome = None

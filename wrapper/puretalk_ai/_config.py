@@ -10,9 +10,9 @@ import sys
 from collections.abc import Mapping
 
 import attrs
-import httpx
 
 from ._exceptions import PuretalkError
+from ._httpx import httpx
 from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
 from ._version import __version__
 

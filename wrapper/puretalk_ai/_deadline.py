@@ -2,27 +2,29 @@
 
 httpx's timeouts bound each socket operation, so a server that drips one byte at a time
 never trips them. This backend clamps every connect, read, write and TLS handshake to the
-time left before the attempt's deadline (``_transport.deadline_var``), so the attempt
+time left before the attempt's deadline (a context variable the sender sets), so the attempt
 ends on time whatever the server does. A connect by host name runs in a thread waited on
 for the time left: the name lookup inside it takes no timeout of its own.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpcore
+from ._httpx import httpcore
 
-from ._transport import deadline_var
+# The monotonic time by which the current attempt must end, or None (set by the sender).
+Deadline = contextvars.ContextVar[float | None]
 
 __all__ = ["DeadlineBackend"]
 
 
-def _clamp(timeout: float | None, expired: type[Exception]) -> float | None:
+def _clamp(deadline_var: Deadline, timeout: float | None, expired: type[Exception]) -> float | None:
     deadline = deadline_var.get()
     if deadline is None:
         return timeout
@@ -33,14 +35,15 @@ def _clamp(timeout: float | None, expired: type[Exception]) -> float | None:
 
 
 class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
+    def __init__(self, stream: httpcore.NetworkStream, deadline: Deadline) -> None:
         self._stream = stream
+        self._deadline = deadline
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        return self._stream.read(max_bytes, _clamp(self._deadline, timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
+        self._stream.write(buffer, _clamp(self._deadline, timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
         self._stream.close()
@@ -51,8 +54,9 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        timeout = _clamp(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+        timeout = _clamp(self._deadline, timeout, httpcore.ConnectTimeout)
+        tls = self._stream.start_tls(ssl_context, server_hostname, timeout)
+        return _DeadlineStream(tls, self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
@@ -111,8 +115,9 @@ def _within(connect: Callable[[], httpcore.NetworkStream], timeout: float) -> An
 
 
 class DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: Deadline) -> None:
         self._backend = backend
+        self._deadline = deadline
 
     def connect_tcp(
         self,
@@ -122,22 +127,23 @@ class DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.NetworkStream:
-        timeout = _clamp(timeout, httpcore.ConnectTimeout)
+        timeout = _clamp(self._deadline, timeout, httpcore.ConnectTimeout)
 
         def connect() -> httpcore.NetworkStream:
             return self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
 
         if timeout is None or _is_ip_address(host):
-            return _DeadlineStream(connect())
+            return _DeadlineStream(connect(), self._deadline)
         # A name lookup takes no timeout: a slow resolver would hold the call past its
         # deadline. The connect runs in a thread of its own, waited on for the time left.
-        return _DeadlineStream(_within(connect, timeout))
+        return _DeadlineStream(_within(connect, timeout), self._deadline)
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
     ) -> httpcore.NetworkStream:
-        timeout = _clamp(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
+        timeout = _clamp(self._deadline, timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, timeout, socket_options)
+        return _DeadlineStream(stream, self._deadline)
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from ._httpx import httpx
 
 __all__ = [
     "APIConnectionError",

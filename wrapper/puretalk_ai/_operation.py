@@ -13,10 +13,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from puretalk_ai_openapi.types import is_secret_name
 
+from ._httpx import httpx
 from ._redaction import MAX_JSON_DEPTH, Secrets
 from ._response import Parser, _invalid, success_body
 

@@ -20,6 +20,7 @@ an object key that spells a secret: it becomes ``***`` (``***#2``, ... if severa
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
@@ -32,6 +33,8 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from puretalk_ai_openapi.types import is_secret_name
+
+from ._httpx import httpx
 
 REDACTED = "***"
 
@@ -383,3 +386,70 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+# --- redacted copies of requests and responses, for exceptions ------------------------------
+
+
+def redacted_request(request: httpx.Request | None, secrets: Secrets) -> httpx.Request | None:
+    """A copy without the key: X-API-KEY masked, body redacted, no stream or extensions."""
+    if request is None:
+        return None
+    headers = [
+        (secrets.redact(name), REDACTED if name.lower() == "x-api-key" else secrets.redact(value))
+        for name, value in request.headers.multi_items()
+        if name.lower() != "content-length"
+    ]
+    try:
+        content = request.content
+    except httpx.RequestNotRead:
+        content = b""
+    body = secrets.redact_body(content).encode("utf-8") if content else b""
+    return httpx.Request(request.method, request.url, headers=headers, content=body)
+
+
+def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Response:
+    """A copy of a complete response whose body, headers and request carry no key."""
+    # The copy's body is the decoded one, so the framing headers of the original go.
+    headers = [
+        (secrets.redact(name), secrets.redact(value))  # a header *name* can echo a key too
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-length", "content-encoding", "transfer-encoding")
+    ]
+    body = secrets.redact_body(response.content).encode("utf-8") if response.content else b""
+    copy = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=redacted_request(_request_of(response), secrets),
+        extensions={
+            # the SDK's own markers (puretalk_ai.*: cut at the cap, body broken) and the version
+            k: v
+            for k, v in response.extensions.items()
+            if k == "http_version" or k.startswith("puretalk_ai.")
+        },
+    )
+    with contextlib.suppress(RuntimeError):  # a response that never finished
+        copy.elapsed = response.elapsed
+    return copy
+
+
+def _request_of(response: httpx.Response) -> httpx.Request | None:
+    try:
+        return response.request
+    except RuntimeError:  # a response built without one
+        return None
+
+
+def detached(exc: Exception, secrets: Secrets) -> Exception:
+    """A copy of a transport error without its traceback, chain or request.
+
+    The original's traceback runs through httpcore frames whose locals hold the request's
+    headers and body; an error tracker reading the chain would send them.
+    """
+    try:
+        copy = type(exc)(secrets.redact(str(exc)))
+    except Exception:
+        copy = Exception(secrets.redact(str(exc)))
+    copy.__suppress_context__ = True
+    return copy

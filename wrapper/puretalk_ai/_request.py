@@ -6,14 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 
 from ._config import ClientConfig, check_headers, merge_headers
+from ._httpx import httpx
 from ._redaction import MaskedKey
-from ._transport import RequestParts
 
 __all__ = ["check_api_key", "check_integration_id", "request_parts", "update_request_parts"]
 
@@ -129,3 +127,24 @@ def update_request_parts(
     checked = check_headers(extra_headers, "extra_headers")
     body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=key.api_key))
     return request_parts(config, _get_kwargs(integration_id, body=body), checked)
+
+
+class RequestParts:
+    """The pieces of one request, built once per call; repr masked (headers hold the key)."""
+
+    __slots__ = ("content", "headers", "method", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: httpx.URL,
+        headers: httpx.Headers,
+        content: bytes,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+
+    def __repr__(self) -> str:
+        return f"RequestParts({self.method} {self.url}, headers=***, content=***)"

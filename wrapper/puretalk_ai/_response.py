@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import attrs
-import httpx
 
 from puretalk_ai_openapi import models as _models
 from puretalk_ai_openapi.models import Integration
@@ -21,16 +20,21 @@ from ._exceptions import (
     APIStatusError,
     status_error_class,
 )
+from ._httpx import httpx
 from ._logs import logger
-from ._redaction import MAX_JSON_DEPTH, Secrets, loads_bounded, snippet
+from ._redaction import MAX_JSON_DEPTH, Secrets, loads_bounded, redacted_response, snippet
 from ._retry import retry_after
-from ._transport import BROKEN, TRUNCATED, redacted_response
 
 __all__ = ["Parser", "RawResponse", "UpdateParser", "make_status_error", "success_body"]
 
 _T = typing.TypeVar("_T")
 
 _PARSE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+# Response extensions the senders set: the body went over the cap; or why the body could
+# not be read whole (cut off, undecodable). The status still stands: a 404 stays a
+# NotFoundError, a 2xx may have been applied.
+TRUNCATED = "puretalk_ai.truncated"
+BROKEN = "puretalk_ai.broken_body"
 DRIFTED = "puretalk_ai.drifted_fields"  # response extension: fields left unset
 # Response extension: a 2xx whose results do not name the integration (missing or null).
 UNCONFIRMED = "puretalk_ai.unconfirmed"

@@ -13,8 +13,9 @@ Everything about the wire that the sync and async clients share is decided here,
 - the SDK's own clients are plain ``httpx.Client``/``AsyncClient`` objects, sent through
   their public ``send`` (where tracing and mocking tools hook in); plain-http loopback
   never goes through an environment proxy, https follows the environment as httpx does;
-- a connection on which bytes arrived that no request asked for is closed, never reused;
-- redacted copies of requests and responses for exceptions (no key, picklable).
+- a connection on which bytes arrived that no request asked for is closed, never reused.
+
+What a failed send was is told by ``_failures``; redacted copies live in ``_redaction``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import contextlib
 import contextvars
 import datetime
 import os
-import ssl
 import threading
 import time
 import weakref
@@ -31,23 +31,13 @@ import zlib
 from collections.abc import Iterator
 from typing import Any, Literal
 
-import httpx
-
 from ._exceptions import PuretalkError
-from ._redaction import REDACTED, Secrets
+from ._httpx import aiohttp_transport, httpx
+from ._request import RequestParts
+from ._response import BROKEN, TRUNCATED
 
-__all__ = [
-    "AsyncSender",
-    "BodyReader",
-    "SyncSender",
-    "redacted_request",
-    "redacted_response",
-]
+__all__ = ["AsyncSender", "BodyReader", "SyncSender"]
 
-TRUNCATED = "puretalk_ai.truncated"  # response extension: the body went over the cap
-# Response extension: why the body could not be read whole (cut off, undecodable). The
-# status still stands: a 404 stays a NotFoundError, a 2xx may have been applied.
-BROKEN = "puretalk_ai.broken_body"
 # What can go wrong once the status line and headers are in: the body is then "broken".
 _BODY_ERRORS = (httpx.DecodingError, httpx.ReadError, httpx.RemoteProtocolError)
 _CHUNK = 64 * 1024  # the most one decompression step may produce
@@ -116,27 +106,20 @@ def _sync_transport(proxy: httpx.Proxy | None = None) -> httpx.HTTPTransport:
     # through this attribute, so wrapping it here reaches every socket operation
     # (tests/test_canaries.py fails first if a release moves it).
     pool = transport._pool
-    pool._network_backend = DeadlineBackend(pool._network_backend)
+    pool._network_backend = DeadlineBackend(pool._network_backend, deadline_var)
     return transport
-
-
-def aiohttp_available() -> bool:
-    """True when the ``aiohttp`` extra (httpx-aiohttp) is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("httpx_aiohttp") is not None
 
 
 def _async_transport(backend: HttpBackend, proxy: httpx.Proxy | None = None) -> Any:
     if backend == "aiohttp":
         try:
-            from httpx_aiohttp import AiohttpTransport  # the `aiohttp` extra; imported on use
+            transport = aiohttp_transport()  # the `aiohttp` extra; imported on use
         except ImportError:
             raise PuretalkError(
                 'http_backend="aiohttp" needs the extra: pip install "puretalk-ai[aiohttp]"'
             ) from None
         # aiohttp's own decompression is off in this transport: the seam decodes, bounded.
-        return AiohttpTransport(proxy=proxy)
+        return transport(proxy=proxy)  # type: ignore[call-arg]
     return httpx.AsyncHTTPTransport(proxy=proxy)
 
 
@@ -454,27 +437,6 @@ def _close_quietly(client: Any) -> None:
             close()
 
 
-class RequestParts:
-    """The pieces of one request, built once per call; repr masked (headers hold the key)."""
-
-    __slots__ = ("content", "headers", "method", "url")
-
-    def __init__(
-        self,
-        method: str,
-        url: httpx.URL,
-        headers: httpx.Headers,
-        content: bytes,
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.content = content
-
-    def __repr__(self) -> str:
-        return f"RequestParts({self.method} {self.url}, headers=***, content=***)"
-
-
 class SyncSender(_Sender):
     """Sends with the wrapper's own deadline-aware client, or a user's httpx.Client."""
 
@@ -482,8 +444,11 @@ class SyncSender(_Sender):
         client: httpx.Client = _own_client(self._base_url, None)
         return client
 
-    def send(self, request: httpx.Request, wall: float | None) -> httpx.Response | Exception:
+    def send(
+        self, parts: RequestParts, timeout: httpx.Timeout, wall: float | None
+    ) -> httpx.Response | Exception:
         """The complete response, or the exception that stood for it (returned, not raised)."""
+        request = self.build(parts, timeout)
         started = time.monotonic()
         deadline = None if wall is None else started + wall
         token = deadline_var.set(deadline)
@@ -578,7 +543,10 @@ class AsyncSender(_Sender):
 
             await anyio.sleep(seconds)
 
-    async def send(self, request: httpx.Request, wall: float | None) -> httpx.Response | Exception:
+    async def send(
+        self, parts: RequestParts, timeout: httpx.Timeout, wall: float | None
+    ) -> httpx.Response | Exception:
+        request = self.build(parts, timeout)
         started = time.monotonic()
         deadline = None if wall is None else started + wall
         try:
@@ -623,143 +591,3 @@ class AsyncSender(_Sender):
         if self._owned:
             self._finalizer.detach()
             await self._client.aclose()
-
-
-# --- what a failed send was --------------------------------------------------------------------
-
-FailureKind = Literal["timeout", "certificate", "connection", "other"]
-
-
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 16:  # a cycle or a runaway chain ends here
-        yield current
-        seen += 1
-        current = current.__cause__ or current.__context__
-
-
-def _from_aiohttp(exc: BaseException) -> bool:
-    return type(exc).__module__.partition(".")[0] == "aiohttp"
-
-
-def failure_kind(exc: Exception) -> FailureKind:
-    """What a send that raised ``exc`` ran into, the same on every backend.
-
-    - a certificate that failed verification (it will not verify on a retry either);
-    - a timeout: httpx's, or a real one under httpx-aiohttp, which maps *every* aiohttp
-      connection error (a dropped connection too) to ``ConnectTimeout``: its cause tells;
-    - a connection problem: any other httpx transport error, an OS or TLS error, an
-      aiohttp client error a transport let through;
-    - "other": anything else is not a transport failure but an internal error (a bug).
-    """
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLCertVerificationError) or (
-            type(cause).__name__ == "ClientConnectorCertificateError"  # aiohttp's
-        ):
-            return "certificate"
-    if isinstance(exc, httpx.TimeoutException):
-        mapped = exc.__cause__
-        from_aiohttp = mapped is not None and _from_aiohttp(mapped)
-        if from_aiohttp and not isinstance(mapped, TimeoutError):
-            return "connection"
-        return "timeout"
-    if isinstance(exc, httpx.TransportError | OSError) or (
-        _from_aiohttp(exc) and any(c.__name__ == "ClientError" for c in type(exc).__mro__)
-    ):
-        return "connection"
-    return "other"
-
-
-# Failures that surely happened before the request reached the server.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, ConnectionRefusedError)
-
-
-def may_have_arrived(exc: Exception) -> bool:
-    """Whether the request may have reached the server before ``exc`` ended the attempt."""
-    if failure_kind(exc) == "certificate":
-        return False
-    chain = list(_causes(exc))
-    for cause in chain:
-        if _from_aiohttp(cause):
-            # httpx-aiohttp's ConnectTimeout stands for any aiohttp error: its cause tells.
-            return type(cause).__name__ not in (
-                "ClientConnectorError", "ClientConnectorDNSError", "ConnectionTimeoutError",
-            )  # fmt: skip
-    return not any(isinstance(cause, _NOT_SENT) for cause in chain)
-
-
-def certificate_problem(exc: Exception) -> str:
-    """The verifier's own words (``self-signed certificate``), or a plain fallback."""
-    for cause in _causes(exc):
-        # aiohttp's error carries the ssl one as ``certificate_error``.
-        error = getattr(cause, "certificate_error", cause)
-        if isinstance(error, ssl.SSLCertVerificationError):
-            why = getattr(error, "verify_message", None) or getattr(error, "reason", None)
-            if why:
-                return str(why)
-    return "unknown reason"
-
-
-# --- redacted copies for exceptions ---------------------------------------------------------
-
-
-def redacted_request(request: httpx.Request | None, secrets: Secrets) -> httpx.Request | None:
-    """A copy without the key: X-API-KEY masked, body redacted, no stream or extensions."""
-    if request is None:
-        return None
-    headers = [
-        (secrets.redact(name), REDACTED if name.lower() == "x-api-key" else secrets.redact(value))
-        for name, value in request.headers.multi_items()
-        if name.lower() != "content-length"
-    ]
-    try:
-        content = request.content
-    except httpx.RequestNotRead:
-        content = b""
-    body = secrets.redact_body(content).encode("utf-8") if content else b""
-    return httpx.Request(request.method, request.url, headers=headers, content=body)
-
-
-def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Response:
-    """A copy of a complete response whose body, headers and request carry no key."""
-    # The copy's body is the decoded one, so the framing headers of the original go.
-    headers = [
-        (secrets.redact(name), secrets.redact(value))  # a header *name* can echo a key too
-        for name, value in response.headers.multi_items()
-        if name.lower() not in ("content-length", "content-encoding", "transfer-encoding")
-    ]
-    body = secrets.redact_body(response.content).encode("utf-8") if response.content else b""
-    copy = httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=body,
-        request=redacted_request(_request_of(response), secrets),
-        extensions={
-            k: v for k, v in response.extensions.items() if k in ("http_version", TRUNCATED, BROKEN)
-        },
-    )
-    with contextlib.suppress(RuntimeError):  # a response that never finished
-        copy.elapsed = response.elapsed
-    return copy
-
-
-def _request_of(response: httpx.Response) -> httpx.Request | None:
-    try:
-        return response.request
-    except RuntimeError:  # a response built without one
-        return None
-
-
-def detached(exc: Exception, secrets: Secrets) -> Exception:
-    """A copy of a transport error without its traceback, chain or request.
-
-    The original's traceback runs through httpcore frames whose locals hold the request's
-    headers and body; an error tracker reading the chain would send them.
-    """
-    try:
-        copy = type(exc)(secrets.redact(str(exc)))
-    except Exception:
-        copy = Exception(secrets.redact(str(exc)))
-    copy.__suppress_context__ = True
-    return copy

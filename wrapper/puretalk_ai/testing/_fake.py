@@ -243,9 +243,8 @@ class FakePuretalk:
 
     def client(self, **options: Unpack[ClientOptions]) -> Puretalk:
         """A ``Puretalk`` wired to this fake in-process; options as for ``Puretalk``."""
-        import httpx
-
         from .._client import Puretalk
+        from .._httpx import httpx
 
         options.setdefault("api_key", self._api_key)
         options.setdefault("base_url", f"https://api.puretalk.test{self.base_path}")
@@ -253,9 +252,8 @@ class FakePuretalk:
 
     def async_client(self, **options: Unpack[ClientOptions]) -> AsyncPuretalk:
         """An ``AsyncPuretalk`` wired to this fake in-process; options as for the client."""
-        import httpx
-
         from .._client import AsyncPuretalk
+        from .._httpx import httpx
 
         options.setdefault("api_key", self._api_key)
         options.setdefault("base_url", f"https://api.puretalk.test{self.base_path}")

@@ -9,8 +9,10 @@ import sys
 import threading
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from ._fake import FakePuretalk
+if TYPE_CHECKING:  # the fake imports this module to serve itself
+    from ._fake import FakePuretalk
 
 __all__ = ["FakeServer"]
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
-import httpx
+from .._httpx import httpx
 
-from ._fake import Answer, FakePuretalk
+if TYPE_CHECKING:  # the fake imports this module to build its transports
+    from ._fake import Answer, FakePuretalk
 
 __all__ = ["AsyncFakeTransport", "FakeTransport"]
 

@@ -1,0 +1,130 @@
+"""What a failed send was, the same on every backend, and the SDK error it stands for.
+
+The senders hand back the exception a send ended in; these plain functions (no I/O) tell a
+timeout, a certificate that failed verification and a lost connection apart, and whether
+the request may have reached the server. Anything else is not a transport failure but an
+internal error (``UnexpectedError``), which keeps its traceback as redacted text.
+"""
+
+from __future__ import annotations
+
+import ssl
+import traceback
+from collections.abc import Iterator
+from typing import Literal
+
+from ._exceptions import APIConnectionError, APITimeoutError, PuretalkError, UnexpectedError
+from ._httpx import httpx
+from ._redaction import Secrets, redacted_request
+
+__all__ = [
+    "FailureKind",
+    "certificate_problem",
+    "failure_kind",
+    "may_have_arrived",
+    "transport_error",
+]
+
+FailureKind = Literal["timeout", "certificate", "connection", "other"]
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 16:  # a cycle or a runaway chain ends here
+        yield current
+        seen += 1
+        current = current.__cause__ or current.__context__
+
+
+def _from_aiohttp(exc: BaseException) -> bool:
+    return type(exc).__module__.partition(".")[0] == "aiohttp"
+
+
+def failure_kind(exc: Exception) -> FailureKind:
+    """What a send that raised ``exc`` ran into, the same on every backend.
+
+    - a certificate that failed verification (it will not verify on a retry either);
+    - a timeout: httpx's, or a real one under httpx-aiohttp, which maps *every* aiohttp
+      connection error (a dropped connection too) to ``ConnectTimeout``: its cause tells;
+    - a connection problem: any other httpx transport error, an OS or TLS error, an
+      aiohttp client error a transport let through;
+    - "other": anything else is not a transport failure but an internal error (a bug).
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError) or (
+            type(cause).__name__ == "ClientConnectorCertificateError"  # aiohttp's
+        ):
+            return "certificate"
+    if isinstance(exc, httpx.TimeoutException):
+        mapped = exc.__cause__
+        from_aiohttp = mapped is not None and _from_aiohttp(mapped)
+        if from_aiohttp and not isinstance(mapped, TimeoutError):
+            return "connection"
+        return "timeout"
+    if isinstance(exc, httpx.TransportError | OSError) or (
+        _from_aiohttp(exc) and any(c.__name__ == "ClientError" for c in type(exc).__mro__)
+    ):
+        return "connection"
+    return "other"
+
+
+# Failures that surely happened before the request reached the server.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, ConnectionRefusedError)
+
+
+def may_have_arrived(exc: Exception) -> bool:
+    """Whether the request may have reached the server before ``exc`` ended the attempt."""
+    if failure_kind(exc) == "certificate":
+        return False
+    chain = list(_causes(exc))
+    for cause in chain:
+        if _from_aiohttp(cause):
+            # httpx-aiohttp's ConnectTimeout stands for any aiohttp error: its cause tells.
+            return type(cause).__name__ not in (
+                "ClientConnectorError", "ClientConnectorDNSError", "ConnectionTimeoutError",
+            )  # fmt: skip
+    return not any(isinstance(cause, _NOT_SENT) for cause in chain)
+
+
+def certificate_problem(exc: Exception) -> str:
+    """The verifier's own words (``self-signed certificate``), or a plain fallback."""
+    for cause in _causes(exc):
+        # aiohttp's error carries the ssl one as ``certificate_error``.
+        error = getattr(cause, "certificate_error", cause)
+        if isinstance(error, ssl.SSLCertVerificationError):
+            why = getattr(error, "verify_message", None) or getattr(error, "reason", None)
+            if why:
+                return str(why)
+    return "unknown reason"
+
+
+def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) -> PuretalkError:
+    """The SDK error for an exception a send ended in: the transport failures it knows
+    (httpx's, aiohttp's, OS and TLS errors) by kind; anything else is an internal error
+    that keeps its traceback, redacted, and is never called a connection error."""
+    shown = redacted_request(request, secrets)
+    kind = failure_kind(exc)
+    arrived = may_have_arrived(exc)
+    if kind == "timeout":
+        message = f"Request timed out ({type(exc).__name__})."
+        return APITimeoutError(message, request=shown, may_have_been_applied=arrived)
+    if kind == "certificate":
+        # A certificate that failed verification fails again: never retried.
+        why = secrets.redact(certificate_problem(exc))
+        message = f"Connection error: certificate verification failed ({why})."
+        return APIConnectionError(
+            message, request=shown, may_have_been_applied=False, retryable=False
+        )
+    if kind == "connection":
+        message = f"Connection error ({type(exc).__name__})."
+        return APIConnectionError(message, request=shown, may_have_been_applied=arrived)
+    error = UnexpectedError(
+        f"Unexpected error inside the SDK or its HTTP transport ({type(exc).__name__}); "
+        "not a connection problem, and the change may have been applied. Please report it."
+    )
+    # The original's frames hold the request (key and all) in their locals: the traceback
+    # travels as redacted text, and the cause as a redacted copy without frames.
+    text = "".join(traceback.format_exception(exc))
+    error.add_note("The original traceback (redacted):\n" + secrets.redact(text))
+    return error
