@@ -20,7 +20,6 @@ from pytest_httpx import HTTPXMock
 
 import puretalk_ai
 from puretalk_ai import (
-    NOT_GIVEN,
     APIConnectionError,
     APIReportedError,
     APIResponseValidationError,
@@ -32,6 +31,7 @@ from puretalk_ai import (
 from puretalk_ai._cli import integration_json as cli_json
 from puretalk_ai._client import MAX_CLIENT_KEYS
 from puretalk_ai._redaction import KeyRing, MaskedKey, Secrets
+from puretalk_ai.resources.integrations import _update_endpoint as update_endpoint
 from puretalk_ai.testing import FakePuretalk
 from tests.conftest import INTEGRATION_ID as ID
 from tests.conftest import Api, integration_json
@@ -222,7 +222,9 @@ def test_the_redacting_filter_masks_handled_keys_in_any_logger(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
-    client._update_options(ID, MaskedKey(NEW_KEY), NOT_GIVEN, None, None)  # as an update does
+    client._options(
+        *update_endpoint(ID, MaskedKey(NEW_KEY), None), secrets=(MaskedKey(NEW_KEY),)
+    )  # as update
     handler = FilteredLines()
     handler_records = handler.lines
     other = logging.getLogger("httpcore.http11")
@@ -262,7 +264,7 @@ def test_a_run_holds_every_key_until_it_ends_and_the_client_ring_is_bounded() ->
     keys = [f"sk-run-key-{n:06d}-abcdef" for n in range(MAX_CLIENT_KEYS + 200)]
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
     for key in keys:
-        client._update_options(ID, MaskedKey(key), NOT_GIVEN, None, None)
+        client._options(*update_endpoint(ID, MaskedKey(key), None), secrets=(MaskedKey(key),))
     assert client._keys.redact(keys[0]) == keys[0]  # the client ring keeps the latest only
     assert client._keys.redact(keys[-1]) == "***"
     run = KeyRing(keys)  # as update_many holds its keys

@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Self, TypedDict, TypeVar, overload
 
-from puretalk_ai_openapi.models import Error, Integration
+from puretalk_ai_openapi.models import Error
 from puretalk_ai_openapi.types import Response
 
 from ._call import CallOptions, Flow, Send, run_flow
@@ -25,8 +25,8 @@ from ._config import (
 from ._httpx import httpx
 from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
 from ._redaction import KeyRing, MaskedKey, Secrets, run_ring
-from ._request import request_parts, update_request_parts
-from ._response import RawResponse, UpdateParser
+from ._request import RequestParts, request_parts
+from ._response import Parser, RawResponse
 from ._retry import RetryPolicy
 from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
@@ -200,52 +200,59 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     def _init_resources(self) -> None:
         raise NotImplementedError
 
-    def _update_options(
+    # --- the package's interface for resources: one request method per shell ------------
+    # A hand-written endpoint is a parser plus one method per shell calling ``_request``
+    # (as openai-python's resources call their client's ``_post``); ``call`` uses it too.
+
+    def _options(
         self,
-        integration_id: str,
-        key: MaskedKey,
-        timeout: TimeoutTypes | NotGiven,
-        max_retries: int | None,
-        extra_headers: Mapping[str, str] | None,
-    ) -> CallOptions[Integration]:
+        parts: Callable[[ClientConfig], RequestParts],
+        parser: Callable[[ClientConfig], Parser],
+        *,
+        secrets: tuple[MaskedKey, ...] = (),
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | None = None,
+        idempotent: bool = True,
+    ) -> CallOptions[Any]:
+        """One call's options: its request pieces and parser built from this client's
+        configuration, the values to redact (remembered by this client's log filter; each
+        in a MaskedKey, so no frame of the SDK holds one raw), and the per-call options."""
         config = self._config
-        parts = update_request_parts(config, integration_id, key, extra_headers)
+        built = parts(config)  # checks the arguments before anything is remembered
         run = run_ring.get()
-        self._keys.add(key.api_key, like=run)
+        for secret in secrets:
+            self._keys.add(secret.api_key, like=run)
         return CallOptions(
-            parts=parts,
-            parse=UpdateParser(integration_id, config.strict_response_validation),
-            secrets=Secrets((config.api_key, key.api_key), rings=(self._keys, run)),
+            parts=built,
+            parse=parser(config),
+            secrets=Secrets(
+                (config.api_key, *(s.api_key for s in secrets)), rings=(self._keys, run)
+            ),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
-            max_retries=config.max_retries
-            if max_retries is None
-            else check_max_retries(max_retries),
+            max_retries=(
+                config.max_retries if max_retries is None else check_max_retries(max_retries)
+            ),
             total_timeout=config.total_timeout,
             policy=config.retry_policy,
+            idempotent=idempotent,
         )
 
-    def _operation_options(
+    def _operation(
         self, operation: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> CallOptions[Any]:
-        """The options of a generated operation, run like ``integrations.update``."""
+    ) -> tuple[Callable[[ClientConfig], RequestParts], Parser, tuple[MaskedKey, ...], bool]:
+        """A generated operation as an endpoint: its request, parser, secrets, idempotence."""
         get_kwargs, parse_response = operation_functions(operation)
         generated: dict[str, Any] = get_kwargs(*args, **kwargs)
-        config = self._config
         method = str(generated["method"]).upper()
         # JSON and form bodies: what a secret-named field holds is redacted from errors.
-        found: list[str] = secret_values([generated.get("json"), generated.get("data")])
-        for secret in found:
-            self._keys.add(secret)
-        return CallOptions(
-            parts=request_parts(config, generated, {}),
-            parse=OperationParser(parse_response),
-            secrets=Secrets((config.api_key, *found), rings=(self._keys, run_ring.get())),
-            timeout=config.timeout,
-            max_retries=config.max_retries,
-            total_timeout=config.total_timeout,
-            policy=config.retry_policy,
-            idempotent=method in IDEMPOTENT,
+        found = tuple(
+            MaskedKey(v) for v in secret_values([generated.get("json"), generated.get("data")])
         )
+
+        def parts(config: ClientConfig) -> RequestParts:
+            return request_parts(config, generated, {})
+
+        return parts, OperationParser(parse_response), found, method in IDEMPOTENT
 
     def __repr__(self) -> str:
         c = self._config
@@ -312,8 +319,17 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
-        options = self._operation_options(operation, args, kwargs)
-        response, parsed = self._run(run_flow(options))
+        parts, parser, found, idempotent = self._operation(operation, args, kwargs)
+        return self._request(parts, lambda _: parser, secrets=found, idempotent=idempotent)
+
+    def _request(
+        self,
+        parts: Callable[[ClientConfig], RequestParts],
+        parser: Callable[[ClientConfig], Parser],
+        **options: Any,
+    ) -> RawResponse[Any]:
+        """The one request method of this shell: every call, resources' included."""
+        response, parsed = self._run(run_flow(self._options(parts, parser, **options)))
         return RawResponse(http_response=response, parsed=parsed)
 
     def close(self) -> None:
@@ -446,8 +462,17 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
-        options = self._operation_options(operation, args, kwargs)
-        response, parsed = await self._run(run_flow(options))
+        parts, parser, found, idempotent = self._operation(operation, args, kwargs)
+        return await self._request(parts, lambda _: parser, secrets=found, idempotent=idempotent)
+
+    async def _request(
+        self,
+        parts: Callable[[ClientConfig], RequestParts],
+        parser: Callable[[ClientConfig], Parser],
+        **options: Any,
+    ) -> RawResponse[Any]:
+        """The one request method of this shell: every call, resources' included."""
+        response, parsed = await self._run(run_flow(self._options(parts, parser, **options)))
         return RawResponse(http_response=response, parsed=parsed)
 
     async def aclose(self) -> None:

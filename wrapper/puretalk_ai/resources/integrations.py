@@ -22,16 +22,30 @@ from .._bulk import (
     attach_results,
     plan_updates,
 )
-from .._call import run_flow
-from .._config import NOT_GIVEN, NotGiven, TimeoutTypes
+from .._config import NOT_GIVEN, ClientConfig, NotGiven, TimeoutTypes
 from .._exceptions import PuretalkError
 from .._redaction import KeyRing, MaskedKey, run_ring
-from .._response import RawResponse
+from .._request import RequestParts, update_request_parts
+from .._response import RawResponse, UpdateParser
 
 if TYPE_CHECKING:
     from .._client import AsyncPuretalk, Puretalk
 
 __all__ = ["AsyncIntegrations", "Integrations"]
+
+
+def _update_endpoint(
+    integration_id: str, key: MaskedKey, extra_headers: Mapping[str, str] | None
+) -> tuple[Callable[[ClientConfig], RequestParts], Callable[[ClientConfig], UpdateParser]]:
+    """The update endpoint, for either shell's ``_request``: its request and its parser."""
+
+    def parts(config: ClientConfig) -> RequestParts:
+        return update_request_parts(config, integration_id, key, extra_headers)
+
+    def parser(config: ClientConfig) -> UpdateParser:
+        return UpdateParser(integration_id, config.strict_response_validation)
+
+    return parts, parser
 
 
 class Integrations:
@@ -238,10 +252,12 @@ class IntegrationsWithRawResponse:
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
-        client = self._client
-        options = client._update_options(integration_id, key, timeout, max_retries, extra_headers)
-        response, integration = client._run(run_flow(options))
-        return RawResponse(http_response=response, parsed=integration)
+        return self._client._request(
+            *_update_endpoint(integration_id, key, extra_headers),
+            secrets=(key,),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
 
 
 class AsyncIntegrations:
@@ -411,7 +427,9 @@ class AsyncIntegrationsWithRawResponse:
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
-        client = self._client
-        options = client._update_options(integration_id, key, timeout, max_retries, extra_headers)
-        response, integration = await client._run(run_flow(options))
-        return RawResponse(http_response=response, parsed=integration)
+        return await self._client._request(
+            *_update_endpoint(integration_id, key, extra_headers),
+            secrets=(key,),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
