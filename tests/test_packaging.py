@@ -117,7 +117,7 @@ def test_wheel_installs_and_imports_in_a_clean_venv(dist: Path, tmp_path: Path) 
     versions, requires = result.stdout.splitlines()
     installed, metadata = versions.split()
     assert installed == metadata == puretalk_ai.__version__
-    # The runtime dependencies (httpcore is imported by the deadline transport); aiohttp is an extra.
+    # The runtime dependencies (httpcore: the deadline transport); aiohttp is an extra.
     assert requires == "attrs,httpcore,httpx"
     cli = subprocess.run(
         [str(env_dir / "bin" / "puretalk-ai"), "--version"],
