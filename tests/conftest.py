@@ -13,7 +13,7 @@ import pytest
 
 import puretalk_ai
 from tests import audit
-from tests.helpers import FAST_RETRIES
+from tests.helpers import FAST_RETRIES, spec_fields
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 BASE_URL = "https://api.puretalk.test/api"
@@ -33,6 +33,9 @@ def integration_json(api_key: str = NEW_KEY, **overrides: Any) -> dict[str, Any]
         "created_at": "2025-01-02T03:04:05Z",
         "updated_at": "2026-11-26T10:00:00+01:00",
     }
+    # Only what the generated model has: a field the spec drops leaves the sample too.
+    model = spec_fields()
+    results = {name: value for name, value in results.items() if name in model}
     results.update(overrides)
     return {"msg": "Integration updated", "err": False, "results": results}
 

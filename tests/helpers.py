@@ -17,6 +17,53 @@ from tests.secrets import CALLER_KEY
 # Backoff in milliseconds, so retry tests run fast; passed to the clients that retry.
 FAST_RETRIES = RetryPolicy(initial_delay=0.001, max_delay=0.004)
 
+
+def source_files() -> list[str]:
+    """The project's files: git's list in a checkout, the tree itself in an unpacked sdist."""
+    import shutil
+    import subprocess
+
+    if (ROOT / ".git").exists():
+        listed = subprocess.run(
+            [shutil.which("git") or "git", "ls-files"],
+            cwd=ROOT, capture_output=True, text=True, check=True, timeout=30,
+        )  # fmt: skip
+        return listed.stdout.split()
+    skip = {".venv", "node_modules", "dist", "build", "__pycache__", ".hypothesis", "PKG-INFO"}
+    return [
+        p.relative_to(ROOT).as_posix()
+        for p in ROOT.rglob("*")
+        if p.is_file()
+        and not any(part in skip or part.startswith(".venv") for part in p.parts)
+        and "egg-info" not in p.as_posix()
+    ]
+
+
+def spec_fields() -> set[str]:
+    """The JSON fields of the generated Integration model: tests read them from the model,
+    so a spec change (a field removed through `make generate`) needs no edit here."""
+    import attrs
+
+    from puretalk_ai_openapi.models import Integration
+
+    return {f.name for f in attrs.fields(Integration) if f.name != "additional_properties"}
+
+
+def optional_text_field() -> str:
+    """An optional plain-string field of the model other than app_name (the last one)."""
+    import attrs
+
+    from puretalk_ai_openapi.models import Integration
+
+    names = [
+        f.name
+        for f in attrs.fields(Integration)
+        if str(f.type) in ("str | Unset", "Union[str, Unset]") and f.name != "app_name"
+    ]
+    assert names, "the model has no optional string field besides app_name"
+    return names[-1]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 # The docs page `make spec` read, recorded beside the spec it yielded.
 DOCS_PAGE = ROOT / "openapi" / "source-page.md"

@@ -28,6 +28,7 @@ from puretalk_ai import (
     UnprocessableEntityError,
 )
 from tests.conftest import INTEGRATION_ID, Api, integration_json
+from tests.helpers import optional_text_field
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 STATUS_CLASSES: list[tuple[int, type[APIStatusError]]] = [
@@ -159,7 +160,7 @@ def test_wrong_field_types_are_validation_errors_when_strict(
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("logo", None),
+        (optional_text_field(), None),
         ("created_at", "yesterday"),
         ("updated_at", 1700000000),
         ("app_name", 5),

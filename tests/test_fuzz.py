@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import puretalk_ai
 from puretalk_ai import Puretalk
 from tests.conftest import integration_json
+from tests.helpers import spec_fields
 
 BASE = "https://api.puretalk.test/api"
 PREFIX = "/api/ruth-connect/integrations/"
@@ -30,9 +31,7 @@ json_values = st.recursive(
 near_spec = st.builds(
     lambda overrides, err: {**integration_json(**overrides), "err": err},
     st.dictionaries(
-        st.sampled_from(
-            ["integration_id", "app_name", "data", "tools", "is_custom_tool", "created_at", "logo"]
-        ),
+        st.sampled_from(sorted(spec_fields())),
         json_values,
         max_size=3,
     ),

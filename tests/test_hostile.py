@@ -32,6 +32,7 @@ from puretalk_ai import (
 from puretalk_ai._transport import HttpBackend
 from tests import audit, hostile
 from tests.conftest import INTEGRATION_ID, integration_json
+from tests.helpers import optional_text_field
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
@@ -205,15 +206,18 @@ def test_a_success_nested_500_deep_is_a_typed_error(kind: str) -> None:
     assert isinstance(exc, APIResponseValidationError), exc
 
 
-def test_null_logo_over_the_wire_is_a_success(kind: str) -> None:
+def test_a_null_optional_field_over_the_wire_is_a_success(kind: str) -> None:
     import json
 
-    body = json.dumps(integration_json(logo=None)).encode()
+    field = optional_text_field()
+    sample = integration_json()
+    sample["results"][field] = None
+    body = json.dumps(sample).encode()
     head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
     with hostile.HostileServer(hostile.serve_bytes(head, body)) as url:
         result = call(kind, url)
     assert not isinstance(result, Exception), result
-    assert result.additional_properties["logo"] is None
+    assert result.additional_properties[field] is None
 
 
 def test_a_server_that_never_answers_is_bounded_sync_and_async(kind: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import puretalk_ai
-from tests.helpers import ROOT
+from tests.helpers import ROOT, source_files
 
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
 pytestmark = pytest.mark.e2e
@@ -45,29 +44,11 @@ def test_wheel_ships_both_packages_with_py_typed(dist: Path) -> None:
     assert not any(n.startswith(("wrapper/", "generated/", "tests/")) for n in names)
 
 
-def _source_files() -> list[str]:
-    """The project's files: git's list in a checkout, the tree itself in an unpacked sdist."""
-    if (ROOT / ".git").exists():
-        listed = subprocess.run(
-            [shutil.which("git") or "git", "ls-files"],
-            cwd=ROOT, capture_output=True, text=True, check=True, timeout=30,
-        )  # fmt: skip
-        return listed.stdout.split()
-    skip = {".venv", "node_modules", "dist", "build", "__pycache__", ".hypothesis", "PKG-INFO"}
-    return [
-        p.relative_to(ROOT).as_posix()
-        for p in ROOT.rglob("*")
-        if p.is_file()
-        and not any(part in skip or part.startswith(".venv") for part in p.parts)
-        and "egg-info" not in p.as_posix()
-    ]
-
-
 def test_sdist_carries_everything_make_test_needs(dist: Path) -> None:
     (sdist,) = dist.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {n.split("/", 1)[1] for n in archive.getnames() if "/" in n}
-    tracked = _source_files()
+    tracked = source_files()
     # Every tracked file but git's own (the checks run from an unpacked sdist too).
     assert set(tracked) - {".gitignore"} <= names
     assert {"LICENSE", "package.json", "package-lock.json", "openapi/source-page.md"} <= names
