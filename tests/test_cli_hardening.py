@@ -563,7 +563,7 @@ def test_a_server_message_cannot_forge_report_lines(server: FakeServer, tmp_path
 def test_resume_from_a_100000_id_journal_sends_only_what_is_left(tmp_path: Path) -> None:
     # The journal of a 100,000-id run that stopped 20 short: written as the run writes it
     # (a header, then sending/ok lines with key fingerprints), 47 MB, past the input cap.
-    from puretalk_ai._journal import FORMAT, fingerprint, ids_digest
+    from puretalk_ai._cli._journal import FORMAT, fingerprint, ids_digest
 
     n, left = 100_000, 20
     ids = [str(uuid.UUID(int=10**6 + i)) for i in range(n)]

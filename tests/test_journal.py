@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from puretalk_ai import _journal
-from puretalk_ai._cli import MAX_FILE_BYTES
-from puretalk_ai._journal import Journal, fingerprint, read_journal
+from puretalk_ai._cli import MAX_FILE_BYTES, _journal
+from puretalk_ai._cli._journal import Journal, fingerprint, read_journal
 from tests.secrets import NEW_KEY
 
 IDS = [str(uuid.UUID(int=n + 1)) for n in range(100)]
