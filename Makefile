@@ -4,6 +4,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# Python caches compiled modules (and pytest its rewritten tests) in __pycache__: every
+# xdist worker and every CLI subprocess the suite starts reuses them instead of compiling
+# again. Some machines set PYTHONDONTWRITEBYTECODE; make's recipes leave it unset.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python

@@ -3,7 +3,8 @@
 `make test` calls this after the static checks. The main venv (.venv, Python 3.11, the
 required one) runs the whole suite; each other minor the classifiers claim (3.12, 3.13)
 that is installed here, on PATH or under pyenv, runs the suite minus the tests marked
-`slow` (real-time runs of many seconds, whose logic the 3.11 run covers), in a venv of its
+`slow` (real-time runs of many seconds, whose logic the 3.11 run covers) and `tooling`
+(tests of scripts/ and packaging, which make runs on 3.11 only), in a venv of its
 own (.venv-3.12, ...) built from the same lock. 3.12's venv then takes the lowest versions
 the runtime ranges allow (requirements/lowest.txt), so the floors are tested too. The
 suites mostly wait on sockets and clocks, so the three run side by side in xdist workers,
@@ -84,6 +85,9 @@ def venv_for(version: str, python: str) -> Path:
 
 MAIN_WORKERS = "3"
 OTHER_WORKERS = "2"
+# The other Pythons skip the real-time runs (their logic is covered on 3.11) and the tests
+# of the dev tooling, which make itself only ever runs on .venv (3.11).
+OTHER_TESTS = "not slow and not tooling"
 SUITE_TIMEOUT = 1800  # seconds; a hung suite fails the run instead of holding CI
 
 
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             sys.stdout.flush()
             runs[version] = (
-                _suite(venv / "bin" / "python", log, "-n", OTHER_WORKERS, "-m", "not slow"),
+                _suite(venv / "bin" / "python", log, "-n", OTHER_WORKERS, "-m", OTHER_TESTS),
                 log,
             )
     failed: list[str] = []

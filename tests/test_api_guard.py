@@ -9,6 +9,9 @@ import pytest
 
 from scripts import api_guard
 
+# Tests of the dev tooling, which make runs on .venv (3.11) only.
+pytestmark = pytest.mark.tooling
+
 
 @pytest.fixture(scope="module")
 def current() -> dict[str, str]:

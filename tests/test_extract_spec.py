@@ -7,6 +7,9 @@ import pytest
 from scripts import extract_spec
 from tests.helpers import DOCS_PAGE, VENDORED_SPEC, serve_bytes
 
+# Tests of the dev tooling, which make runs on .venv (3.11) only.
+pytestmark = pytest.mark.tooling
+
 PAGE = DOCS_PAGE.read_bytes()
 
 

@@ -12,7 +12,7 @@ import yaml
 from scripts import generate
 
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.tooling]
 
 
 @pytest.fixture(scope="module")

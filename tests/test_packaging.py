@@ -15,7 +15,7 @@ import puretalk_ai
 from tests.helpers import ROOT, source_files
 
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.tooling]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from tests.helpers import ROOT
 
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.tooling]
 
 PRELUDE = """\
 from typing import Any
