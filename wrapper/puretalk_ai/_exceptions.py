@@ -164,7 +164,7 @@ class APIStatusError(APIResponseError):
         super().__init__(
             message, response=response, may_have_been_applied=response.status_code >= 500
         )
-        self.args = (f"Error code: {response.status_code} - {message}",)
+        Exception.__init__(self, f"Error code: {response.status_code} - {message}")
         self.body = body
         self.retry_after = retry_after
 
@@ -236,7 +236,9 @@ class APIReportedError(APIResponseError):
 
     def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
         super().__init__(message, response=response, may_have_been_applied=False)
-        self.args = (f"The API reported an error (status {response.status_code}): {message}",)
+        Exception.__init__(
+            self, f"The API reported an error (status {response.status_code}): {message}"
+        )
         self.body = body
 
 

@@ -77,27 +77,20 @@ class Decision:
 
     __slots__ = ("charged", "delay", "reason", "retry")
 
+    retry: bool
+    delay: float  # seconds to wait before the next attempt (0 when not retrying)
+    charged: bool  # whether the retry uses up one of max_retries
+    reason: str  # for the log line: "retrying in ...", "giving up", ...
+
     def __init__(self, retry: bool, delay: float, charged: bool, reason: str) -> None:
         self.retry = retry
-        self.delay = delay  # seconds to wait before the next attempt (0 when not retrying)
-        self.charged = charged  # whether the retry uses up one of max_retries
-        self.reason = reason  # for the log line: "retrying in ...", "giving up", ...
+        self.delay = delay
+        self.charged = charged
+        self.reason = reason
 
     @property
     def asks_too_long(self) -> bool:
         return self.reason.startswith("server asks")
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Decision):
-            return NotImplemented
-        return (self.retry, self.delay, self.charged, self.reason) == (
-            other.retry,
-            other.delay,
-            other.charged,
-            other.reason,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return (
