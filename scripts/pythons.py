@@ -136,10 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             venv = future.result()
             log = logs / f"{version}.log"
             which = "the lowest runtime versions" if version == LOWEST_ON else "the lock"
-            print(
-                f"Python {version}: the suite minus `slow` on {which}, in {venv.name}", flush=True
-            )
-            sys.stdout.flush()
+            print(f"Python {version}: -m '{OTHER_TESTS}' on {which}, in {venv.name}", flush=True)
             runs[version] = (
                 _suite(venv / "bin" / "python", log, "-n", OTHER_WORKERS, "-m", OTHER_TESTS),
                 log,
