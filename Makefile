@@ -19,9 +19,9 @@ SRC ?=
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server (~1 min first)"
-	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~45 s)"
+	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~40 s)"
 	@echo "make test             every check: spec, check-generated, check-api, ruff, mypy --strict,"
-	@echo "                      pyright, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (~7 min)"
+	@echo "                      pyright, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (~5 min)"
 	@echo "make pytest           the whole suite on 3.11 in parallel workers (~2.5 min)"
 	@echo "make generate         regenerate generated/ from openapi/, then the API change summary (~5 s)"
 	@echo "make check-generated  fail with a diff if generated/ is stale (~5 s)"
@@ -30,7 +30,7 @@ help:
 	@echo "make spec SRC=...     refresh openapi/puretalk.yaml from a docs page (path or URL)"
 	@echo "make bench            per-call figures side by side (~1 min)"
 	@echo "make bench-bulk       bulk rotation over a grid of rate limits: paced vs fixed (~5 min)"
-	@echo "make faults           1000 updates through injected faults (~2 min)"
+	@echo "make faults           1000 updates through injected faults (~3.5 min)"
 	@echo "make lint | build | lock | clean"
 
 # The venv is rebuilt whenever the lock or the project metadata changes.
