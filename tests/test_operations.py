@@ -354,6 +354,8 @@ def test_the_fake_follows_the_generated_model(
 ) -> None:
     # The fixture spec adds `description`; the fake learns it from the generated model.
     models = importlib.import_module("fixture_api.models")
+    # Asked first of the published model (where it is no field), the answer must not stick.
+    assert not _fake._is_spec_field("description")
     monkeypatch.setattr(_fake, "spec_model", lambda: models.Integration)
     fake = FakePuretalk(api_key=CALLER_KEY)
     stored = fake.add_integration(integration_id=IDS[0], description="Voice vendor")

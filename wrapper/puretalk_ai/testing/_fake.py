@@ -103,11 +103,15 @@ def spec_model() -> type[Any]:
     return Integration
 
 
-@functools.cache
 def _is_spec_field(name: str) -> bool:
     """A JSON field the generated model knows (an unknown one lands in its extras)."""
+    return _model_knows(spec_model(), name)
+
+
+@functools.cache  # per model: a fake that follows another model gets answers of its own
+def _model_knows(model: type[Any], name: str) -> bool:
     try:
-        parsed = spec_model().from_dict({name: None})
+        parsed = model.from_dict({name: None})
     except Exception:  # a known field that refuses None (a uuid, a date): still known
         return True
     return name not in parsed.additional_properties
