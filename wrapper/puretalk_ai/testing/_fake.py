@@ -109,7 +109,7 @@ def _is_spec_field(name: str) -> bool:
 
 
 @functools.cache  # per model: a fake that follows another model gets answers of its own
-def _model_knows(model: type[Any], name: str) -> bool:
+def _model_knows(model: Any, name: str) -> bool:  # a generated model class
     try:
         parsed = model.from_dict({name: None})
     except Exception:  # a known field that refuses None (a uuid, a date): still known
