@@ -105,7 +105,8 @@ def spec_model() -> type[Any]:
 
 def _is_spec_field(name: str) -> bool:
     """A JSON field the generated model knows (an unknown one lands in its extras)."""
-    return _model_knows(spec_model(), name)
+    model: Any = spec_model()  # a class: hashable, though typeshed's type[Any] says not
+    return _model_knows(model, name)
 
 
 @functools.cache  # per model: a fake that follows another model gets answers of its own
