@@ -299,7 +299,7 @@ class BulkRunner:
             self.rate_limited += 1
             self.pacer.throttled(now, item.sent_at, asked)
             self.pacer.announced(policy_rate(outcome.response.headers), now)
-        if decision.asks_too_long:
+        if decision.too_long:
             self.stop(
                 f"the server asked to wait {asked or 0:.0f} s (more than "
                 f"{self.policy.max_retry_after:.0f} s); resume later"
@@ -307,8 +307,9 @@ class BulkRunner:
             return self._fail(item, outcome)
         if status != 429 and self.succeeded == 0 and self._doomed(outcome, status):
             return self._fail(item, outcome)
-        if asked is not None and 0 < asked <= self.policy.max_retry_after:
-            self.paused_until = max(self.paused_until, now + asked)  # every worker waits
+        pause = self.policy.server_pause(outcome)
+        if pause is not None:
+            self.paused_until = max(self.paused_until, now + pause)  # every worker waits
         if not decision.retry or self.stop_reason is not None:
             return self._fail(item, outcome)
         if decision.charged:  # a 429's named pause never uses up the item's max_retries

@@ -75,22 +75,22 @@ def retry_after(headers: Mapping[str, str], now: Callable[[], float] = time.time
 class Decision:
     """What to do after a failed attempt. Plain slotted class: built on every failure."""
 
-    __slots__ = ("charged", "delay", "reason", "retry")
+    __slots__ = ("charged", "delay", "reason", "retry", "too_long")
 
     retry: bool
     delay: float  # seconds to wait before the next attempt (0 when not retrying)
     charged: bool  # whether the retry uses up one of max_retries
     reason: str  # for the log line: "retrying in ...", "giving up", ...
+    too_long: bool  # the server asked for a pause beyond max_retry_after
 
-    def __init__(self, retry: bool, delay: float, charged: bool, reason: str) -> None:
+    def __init__(
+        self, retry: bool, delay: float, charged: bool, reason: str, too_long: bool = False
+    ) -> None:
         self.retry = retry
         self.delay = delay
         self.charged = charged
         self.reason = reason
-
-    @property
-    def asks_too_long(self) -> bool:
-        return self.reason.startswith("server asks")
+        self.too_long = too_long
 
     def __repr__(self) -> str:
         return (
@@ -131,6 +131,12 @@ class RetryPolicy:
         delay = min(self.initial_delay * 2.0 ** min(retries_taken, 64), self.max_delay)
         return delay * (1.0 - self.jitter * rng())
 
+    def server_pause(self, error: PuretalkError) -> float | None:
+        """The pause the server named with this error that the policy waits out: within
+        (0, max_retry_after]. None when it names none, zero, a date past, or a longer one."""
+        asked = error.retry_after if isinstance(error, APIStatusError) else None
+        return asked if asked is not None and 0 < asked <= self.max_retry_after else None
+
     def decide(
         self,
         error: PuretalkError,
@@ -160,12 +166,13 @@ class RetryPolicy:
         if asked is not None and asked > self.max_retry_after:
             # The server asked for a longer pause than we would ever sleep: hammering it
             # sooner is rude and pointless, so the caller gets the error (and retry_after).
-            return Decision(False, 0.0, False, f"server asks {asked:.0f} s; giving up")
-        named = asked is not None and asked > 0
-        charged = not (named and status == 429)
+            reason = f"server asks {asked:.0f} s; giving up"
+            return Decision(False, 0.0, False, reason, too_long=True)
+        pause = self.server_pause(error)
+        charged = not (pause is not None and status == 429)
         if charged and retries_taken >= max_retries:
             return Decision(False, 0.0, True, "giving up" if max_retries else "no retry")
-        delay = asked if named and asked is not None else self.backoff(retries_taken, rng)
+        delay = pause if pause is not None else self.backoff(retries_taken, rng)
         return Decision(True, delay, charged, f"retrying in {delay:.3f} s")
 
 
