@@ -223,7 +223,7 @@ def test_the_redacting_filter_masks_handled_keys_in_any_logger(
 ) -> None:
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
     client._options(
-        *update_endpoint(ID, MaskedKey(NEW_KEY), None), secrets=(MaskedKey(NEW_KEY),)
+        *update_endpoint(client, ID, MaskedKey(NEW_KEY), None), secrets=(MaskedKey(NEW_KEY),)
     )  # as update
     handler = FilteredLines()
     handler_records = handler.lines
@@ -264,7 +264,9 @@ def test_a_run_holds_every_key_until_it_ends_and_the_client_ring_is_bounded() ->
     keys = [f"sk-run-key-{n:06d}-abcdef" for n in range(MAX_CLIENT_KEYS + 200)]
     client = Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:9/api")
     for key in keys:
-        client._options(*update_endpoint(ID, MaskedKey(key), None), secrets=(MaskedKey(key),))
+        client._options(
+            *update_endpoint(client, ID, MaskedKey(key), None), secrets=(MaskedKey(key),)
+        )
     assert client._keys.redact(keys[0]) == keys[0]  # the client ring keeps the latest only
     assert client._keys.redact(keys[-1]) == "***"
     run = KeyRing(keys)  # as update_many holds its keys

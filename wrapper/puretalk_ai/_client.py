@@ -207,15 +207,15 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
     def _options(
         self,
         parts: Callable[[ClientConfig], RequestParts],
-        parser: Callable[[ClientConfig], Parser],
+        parser: Parser,
         *,
         secrets: tuple[MaskedKey, ...] = (),
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         idempotent: bool = True,
     ) -> CallOptions[Any]:
-        """One call's options: its request pieces and parser built from this client's
-        configuration, the values to redact (remembered by this client's log filter; each
+        """One call's options: its request pieces built from this client's configuration,
+        its parser, the values to redact (remembered by this client's log filter; each
         in a MaskedKey, so no frame of the SDK holds one raw), and the per-call options."""
         config = self._config
         built = parts(config)  # checks the arguments before anything is remembered
@@ -224,7 +224,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             self._keys.add(secret.api_key, like=run)
         return CallOptions(
             parts=built,
-            parse=parser(config),
+            parse=parser,
             secrets=Secrets(
                 (config.api_key, *(s.api_key for s in secrets)), rings=(self._keys, run)
             ),
@@ -320,12 +320,12 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
         parts, parser, found, idempotent = self._operation(operation, args, kwargs)
-        return self._request(parts, lambda _: parser, secrets=found, idempotent=idempotent)
+        return self._request(parts, parser, secrets=found, idempotent=idempotent)
 
     def _request(
         self,
         parts: Callable[[ClientConfig], RequestParts],
-        parser: Callable[[ClientConfig], Parser],
+        parser: Parser,
         **options: Any,
     ) -> RawResponse[Any]:
         """The one request method of this shell: every call, resources' included."""
@@ -463,12 +463,12 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
         parts, parser, found, idempotent = self._operation(operation, args, kwargs)
-        return await self._request(parts, lambda _: parser, secrets=found, idempotent=idempotent)
+        return await self._request(parts, parser, secrets=found, idempotent=idempotent)
 
     async def _request(
         self,
         parts: Callable[[ClientConfig], RequestParts],
-        parser: Callable[[ClientConfig], Parser],
+        parser: Parser,
         **options: Any,
     ) -> RawResponse[Any]:
         """The one request method of this shell: every call, resources' included."""

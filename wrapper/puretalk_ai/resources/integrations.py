@@ -35,17 +35,17 @@ __all__ = ["AsyncIntegrations", "Integrations"]
 
 
 def _update_endpoint(
-    integration_id: str, key: MaskedKey, extra_headers: Mapping[str, str] | None
-) -> tuple[Callable[[ClientConfig], RequestParts], Callable[[ClientConfig], UpdateParser]]:
+    client: Puretalk | AsyncPuretalk,
+    integration_id: str,
+    key: MaskedKey,
+    extra_headers: Mapping[str, str] | None,
+) -> tuple[Callable[[ClientConfig], RequestParts], UpdateParser]:
     """The update endpoint, for either shell's ``_request``: its request and its parser."""
 
     def parts(config: ClientConfig) -> RequestParts:
         return update_request_parts(config, integration_id, key, extra_headers)
 
-    def parser(config: ClientConfig) -> UpdateParser:
-        return UpdateParser(integration_id, config.strict_response_validation)
-
-    return parts, parser
+    return parts, UpdateParser(integration_id, client.strict_response_validation)
 
 
 class Integrations:
@@ -253,7 +253,7 @@ class IntegrationsWithRawResponse:
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
         return self._client._request(
-            *_update_endpoint(integration_id, key, extra_headers),
+            *_update_endpoint(self._client, integration_id, key, extra_headers),
             secrets=(key,),
             timeout=timeout,
             max_retries=max_retries,
@@ -428,7 +428,7 @@ class AsyncIntegrationsWithRawResponse:
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
         return await self._client._request(
-            *_update_endpoint(integration_id, key, extra_headers),
+            *_update_endpoint(self._client, integration_id, key, extra_headers),
             secrets=(key,),
             timeout=timeout,
             max_retries=max_retries,
