@@ -74,9 +74,8 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, Connec
 
 
 def may_have_arrived(exc: Exception) -> bool:
-    """Whether the request may have reached the server before ``exc`` ended the attempt."""
-    if failure_kind(exc) == "certificate":
-        return False
+    """Whether the request may have reached the server before ``exc``, a timeout or a
+    connection failure, ended the attempt (a certificate failure never lets it through)."""
     chain = list(_causes(exc))
     for cause in chain:
         if _from_aiohttp(cause):
@@ -105,10 +104,9 @@ def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) ->
     that keeps its traceback, redacted, and is never called a connection error."""
     shown = redacted_request(request, secrets)
     kind = failure_kind(exc)
-    arrived = may_have_arrived(exc)
     if kind == "timeout":
         message = f"Request timed out ({type(exc).__name__})."
-        return APITimeoutError(message, request=shown, may_have_been_applied=arrived)
+        return APITimeoutError(message, request=shown, may_have_been_applied=may_have_arrived(exc))
     if kind == "certificate":
         # A certificate that failed verification fails again: never retried.
         why = secrets.redact(certificate_problem(exc))
@@ -118,7 +116,9 @@ def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) ->
         )
     if kind == "connection":
         message = f"Connection error ({type(exc).__name__})."
-        return APIConnectionError(message, request=shown, may_have_been_applied=arrived)
+        return APIConnectionError(
+            message, request=shown, may_have_been_applied=may_have_arrived(exc)
+        )
     error = UnexpectedError(
         f"Unexpected error inside the SDK or its HTTP transport ({type(exc).__name__}); "
         "not a connection problem, and the change may have been applied. Please report it."
