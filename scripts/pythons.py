@@ -92,11 +92,11 @@ SUITE_TIMEOUT = 1800  # seconds; a hung suite fails the run instead of holding C
 
 
 def _suite(python: Path, log: Path, *pytest_args: str) -> subprocess.Popen[bytes]:
-    handle = log.open("wb")
-    return subprocess.Popen(
-        [str(python), "-m", "pytest", "-q", *pytest_args],
-        cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with log.open("wb") as handle:  # the child has its own copy of the descriptor
+        return subprocess.Popen(
+            [str(python), "-m", "pytest", "-q", *pytest_args],
+            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
 
 def _counts(text: str) -> tuple[int, int]:
