@@ -353,3 +353,32 @@ def test_usage_errors_exit_2() -> None:
     result = run("integrations", "frobnicate")
     assert result.returncode == EXIT_USAGE
     assert "invalid choice" in result.stderr
+
+
+def test_an_unexpected_error_exits_1_in_one_line_with_no_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A bug after the response arrived (the transport's last step broken): not a
+    # connection error (exit 4) but an unexpected one, exit 1, one line, no key.
+    import io
+
+    from puretalk_ai import _transport
+    from puretalk_ai._cli import main
+
+    def broken(*args: object) -> object:
+        raise AttributeError("a bug after the response arrived")
+
+    fake = FakePuretalk(api_key=CALLER_KEY)
+    fake.add_integration(integration_id=IDS[0], api_key="old")
+    monkeypatch.setattr(_transport, "_complete", broken)
+    monkeypatch.setenv("PURETALK_API_KEY", CALLER_KEY)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(NEW_KEY))
+    with fake.serve() as server:
+        code = main(["integrations", "update", IDS[0], "--base-url", server.base_url])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "UnexpectedError" in err
+    assert CALLER_KEY not in err
+    assert NEW_KEY not in err
+    assert len(fake.requests) == 1  # never retried
