@@ -9,8 +9,9 @@ version it names: every public name of `puretalk_ai` and `puretalk_ai_openapi` (
 wrapper's `__all__`, every generated model and its fields) with its signature or
 annotation, and griffe's own dump of both packages. `check` fails when
 
-- the API differs from the snapshot (removed or changed: major, which is minor while we
-  are 0.x; added: minor) and the version is not bumped enough for it;
+- the API differs from the snapshot (removed or changed: major; added: minor) and the
+  version is not bumped enough for it (under 0.x, as Cargo and npm's caret read it: a
+  major change bumps the minor, a minor one the patch);
 - the version was bumped but the snapshot still describes the previous release (the
   release is not prepared: `make release-prep` re-takes it once the bump is enough);
 - CHANGELOG.md has no entry for the current version.
@@ -127,12 +128,17 @@ def compare(old: dict[str, str], new: dict[str, str]) -> tuple[str | None, list[
 
 
 def required(base: Version, level: str | None) -> Version:
-    major, minor, _patch = base
+    """The least version a change of `level` needs after the release `base`.
+
+    Plain semver from 1.0; under 0.x the convention of Cargo and npm's caret ranges: a
+    breaking change bumps the minor, an addition the patch, so users who pin
+    ``>=0.6,<0.7`` get every addition and no break."""
+    major, minor, patch = base
     if level is None:
         return base
-    if level == "major" and major > 0:
-        return major + 1, 0, 0
-    return major, minor + 1, 0  # minor, and major while we are 0.x
+    if major == 0:
+        return (0, minor + 1, 0) if level == "major" else (0, minor, patch + 1)
+    return (major + 1, 0, 0) if level == "major" else (major, minor + 1, 0)
 
 
 def _explain(snapshot: dict[str, Any], modules: dict[str, griffe.Module]) -> list[str]:

@@ -46,6 +46,7 @@ def test_a_changed_type_is_major_and_an_addition_minor(current: dict[str, str]) 
         ["added    puretalk_ai_openapi.models.Integration.description"],
     )
     assert api_guard.required((1, 4, 2), level) == (1, 5, 0)
+    assert api_guard.required((0, 6, 0), level) == (0, 6, 1)  # 0.x: an addition is a patch
     assert api_guard.compare(current, dict(current)) == (None, [])
 
 
@@ -129,7 +130,11 @@ def test_an_added_field_is_minor_and_fails_without_a_bump(
     assert "level: minor" in out
     assert "added    puretalk_ai_openapi.models.Integration.description" in out
     assert _guard(root, "check") == 1
-    assert "(minor level)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "(minor level)" in err
+    major, minor, patch = api_guard.parse_version(api_guard.version_of(root))
+    need = f"{major}.{minor}.{patch + 1}" if major == 0 else f"{major}.{minor + 1}.0"
+    assert f"bump to at least {need}" in err
 
 
 def test_a_bump_without_a_changelog_entry_fails(

@@ -65,8 +65,12 @@ def test_a_raising_on_result_stops_new_updates_and_keeps_every_state(kind: str) 
     states = check_states(results, fake, IDS)
     assert states["not_sent"] > 0  # nothing new started after the callback raised
     assert states["unknown"] == 0  # in-flight updates were allowed to finish
-    finished = [r.integration_id for r in results if r.state in ("ok", "failed")]
-    assert sorted(calls) == sorted(finished)  # on_result saw every finished update
+    # on_result saw every update that finished, and those a worker had started (on_start
+    # called) that the stop then kept from being sent: at most one per worker.
+    finished = {r.integration_id for r in results if r.state in ("ok", "failed")}
+    assert finished <= set(calls)
+    assert len(calls) == len(set(calls))
+    assert len(calls) - len(finished) <= 4
     sent_after = len(fake.requests)
     time.sleep(0.1)
     assert len(fake.requests) == sent_after  # and nothing keeps going in the background

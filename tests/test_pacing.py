@@ -11,32 +11,31 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import puretalk_ai
-from puretalk_ai import APIConnectionError, AuthenticationError, RawResponse, UpdateResult
-from puretalk_ai._bulk import BulkItem, BulkRunner
-from puretalk_ai._pacing import BETA, CUBIC_K, DOUBLING, START_RATE, Pacer, policy_rate
-from puretalk_ai._redaction import MaskedKey
+from puretalk_ai import APIConnectionError, AuthenticationError, UpdateResult
+from puretalk_ai._bulk import RATE_LIMITED_RETRIES, STALL_SECONDS, Batch, BulkItem
+from puretalk_ai._pacing import (
+    BETA,
+    CUBIC_K,
+    DOUBLING,
+    POLICY_FLOOR,
+    START_RATE,
+    UNPACED,
+    Pacer,
+    policy_rate,
+)
 from puretalk_ai.testing import FakePuretalk
 from puretalk_ai.testing._limits import FixedWindow, TokenBucket
 from scripts import bench_bulk
 from tests import bulk_sim
+from tests.bulk_sim import Answer
 from tests.secrets import CALLER_KEY
 
 IDS = [str(uuid.UUID(int=n + 1)) for n in range(200)]
 OK = puretalk_ai.Integration()
-
-
-def _runner(n: int, concurrency: int = 8, max_retries: int = 2) -> BulkRunner:
-    items = [BulkItem(i, IDS[i], MaskedKey(f"new-key-{i:06d}")) for i in range(n)]
-    return BulkRunner(items, concurrency, max_retries, target="http://127.0.0.1:9/api")
-
-
-def _status(status: int, retry_after: float | None = None, **headers: str) -> Any:
-    request = httpx.Request("PATCH", "https://x.test/")
-    response = httpx.Response(status, request=request, headers=headers)
-    cls = puretalk_ai._exceptions.status_error_class(status)
-    return cls("no", response=response, body=None, retry_after=retry_after)
 
 
 # --- the pacer ------------------------------------------------------------------------------
@@ -125,72 +124,107 @@ def test_the_rate_never_runs_ahead_of_twice_what_is_delivered() -> None:
 
 def test_policy_headers_cap_the_rate() -> None:
     assert policy_rate({"ratelimit-policy": "100;w=60"}) == pytest.approx(100 / 60)
+    assert policy_rate({"ratelimit-policy": '"default";q=100;w=60'}) == pytest.approx(100 / 60)
     assert policy_rate({"x-ratelimit-limit": "50", "x-ratelimit-window": "10"}) == 5.0
     assert policy_rate({"x-ratelimit-limit": "50"}) is None  # no window: not guessed
     assert policy_rate({"ratelimit-policy": "nonsense"}) is None
-    runner = _runner(50)
-    item = runner.next(0.0)
-    assert isinstance(item, BulkItem)
-    response = httpx.Response(200, headers={"ratelimit-policy": "2;w=1"})
-    runner.finish(item, RawResponse(http_response=response, parsed=OK), 0.01)
-    assert runner.pacer.rate == 2.0
-    wait = runner.next(0.02)
-    assert isinstance(wait, float)
-    assert 0.4 < wait <= 0.5
+    batch = _batch(50)
+    bulk_sim.run_batch(batch, _always(Answer(200, {"ratelimit-policy": "2;w=1"})), until=1000.5)
+    assert batch.pacer.rate == 2.0
+    assert 1 <= batch.sent <= 3  # half a second at two a second
 
 
-# --- the runner -------------------------------------------------------------------------------
+# --- the batch: N single-call flows sharing one gate, on virtual time -------------------------
 
 
-def test_429s_within_the_cap_never_fail_an_item_even_with_no_retries() -> None:
-    runner = _runner(3, max_retries=0)
-    now = 0.0
-    while runner.rate_limited < 30 and now < 1000:  # the server keeps asking for pauses
-        step = runner.next(now)
-        if isinstance(step, BulkItem):
-            runner.finish(step, _status(429, retry_after=0.2), now + 0.01)
-        now += 0.05
-    assert runner.done == {}
-    assert runner.rate_limited == 30
-    while not runner.finished():
-        step = runner.next(now)
-        if isinstance(step, BulkItem):
-            runner.finish(step, OK, now + 0.01)
-        now += 0.1
-    assert [r.state for r in runner.results()] == ["ok", "ok", "ok"]
+def _batch(n: int, concurrency: int = 8) -> Batch:
+    return Batch(bulk_sim.items(n), concurrency, target="http://127.0.0.1:9/api")
+
+
+def _always(answer: Answer) -> Any:
+    return lambda item, now: answer
+
+
+def test_429s_with_a_pause_are_waited_out_without_using_up_max_retries() -> None:
+    batch = _batch(3)
+    seen: Counter[int] = Counter()
+
+    def respond(item: BulkItem, now: float) -> Answer:
+        seen[item.index] += 1
+        return Answer(200) if seen[item.index] > 3 else Answer(429, {"retry-after": "0.2"})
+
+    results, _ = bulk_sim.run_batch(batch, respond, max_retries=0)
+    assert [r.state for r in results] == ["ok", "ok", "ok"]
+    assert batch.rate_limited == 9
+
+
+def test_a_server_that_answers_only_429_ends_the_batch_within_the_stated_bound() -> None:
+    """retry-after-ms: 1 on every answer and max_retries=0: each id waits out
+    RATE_LIMITED_RETRIES of them free, then fails with the 429 itself."""
+    batch = _batch(5, concurrency=2)
+    results, end = bulk_sim.run_batch(
+        batch, _always(Answer(429, {"retry-after-ms": "1"})), max_retries=0
+    )
+    assert [r.state for r in results] == ["failed"] * 5
+    assert all(isinstance(r.error, puretalk_ai.RateLimitError) for r in results)
+    assert batch.sent == 5 * (1 + RATE_LIMITED_RETRIES)
+    assert end - 1000.0 < 60
+
+
+def test_a_batch_that_sees_only_429s_for_the_stall_limit_stops_and_reports_every_id() -> None:
+    batch = _batch(100_000, concurrency=8)
+    results, end = bulk_sim.run_batch(
+        batch, _always(Answer(429, {"retry-after": "30"})), max_retries=2
+    )
+    assert "nothing but 429" in (batch.stop_reason or "")
+    assert end - 1000.0 <= STALL_SECONDS + 2 * 30 + 1
+    states = Counter(r.state for r in results)
+    assert states["not_sent"] > 99_000
+    assert states["unknown"] == 0
+    assert sum(states.values()) == 100_000
 
 
 def test_a_429_without_a_pause_counts_against_max_retries() -> None:
-    runner = _runner(1, max_retries=1)
-    step = runner.next(0.0)
-    assert isinstance(step, BulkItem)
-    assert runner.finish(step, _status(429), 0.1) is None
-    step = runner.next(5.0)
-    assert isinstance(step, BulkItem)
-    result = runner.finish(step, _status(429), 5.1)
-    assert result is not None
-    assert result.state == "failed"
+    batch = _batch(1)
+    results, _ = bulk_sim.run_batch(batch, _always(Answer(429)), max_retries=1)
+    assert results[0].state == "failed"
+    assert batch.sent == 2
 
 
-def test_an_ask_beyond_the_cap_still_stops_the_batch() -> None:
-    runner = _runner(5)
-    step = runner.next(0.0)
-    assert isinstance(step, BulkItem)
-    result = runner.finish(step, _status(429, retry_after=3600), 0.1)
-    assert result is not None
-    assert result.state == "failed"
-    assert runner.next(0.2) is None
-    assert Counter(r.state for r in runner.results()) == {"failed": 1, "not_sent": 4}
+def test_an_ask_beyond_the_cap_stops_the_batch() -> None:
+    batch = _batch(5, concurrency=1)
+    results, _ = bulk_sim.run_batch(batch, _always(Answer(429, {"retry-after": "3600"})))
+    assert Counter(r.state for r in results) == {"failed": 1, "not_sent": 4}
+    assert "asked to wait 3600 s" in (batch.stop_reason or "")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"ratelimit-policy": "1;w=3600"},
+        {"x-ratelimit-limit": "100", "x-ratelimit-window": "60000"},  # a window in ms
+        {"ratelimit-policy": "1e-200;w=1e200"},  # the rate underflows to 0
+        {"ratelimit-policy": "1;w=1e300"},
+    ],
+)
+def test_a_policy_slower_than_the_retry_cap_stops_the_batch(headers: dict[str, str]) -> None:
+    batch = _batch(3, concurrency=1)
+    results, end = bulk_sim.run_batch(batch, _always(Answer(200, headers)))
+    assert [r.state for r in results] == ["ok", "not_sent", "not_sent"]
+    assert "rate-limit policy" in (batch.stop_reason or "")
+    assert end - 1000.0 < 1
+
+
+def test_a_generous_policy_does_not_pin_the_batch_at_the_start_up_rate() -> None:
+    batch = _batch(60)
+    _, end = bulk_sim.run_batch(batch, _always(Answer(200, {"ratelimit-policy": "1000;w=1"})))
+    assert end - 1000.0 < 1.5  # 60 updates: slow start runs on under the 1000/s cap
 
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_caller_key_before_any_success_stops_the_batch(status: int) -> None:
-    runner = _runner(100)
-    step = runner.next(0.0)
-    assert isinstance(step, BulkItem)
-    runner.finish(step, _status(status), 0.1)
-    assert runner.next(0.2) is None
-    results = runner.results()
+    batch = _batch(100, concurrency=1)
+    results, _ = bulk_sim.run_batch(batch, _always(Answer(status)))
     assert Counter(r.state for r in results) == {"failed": 1, "not_sent": 99}
     assert "caller key" in (results[1].reason or "")
     assert isinstance(results[0].error, puretalk_ai.APIStatusError)
@@ -198,42 +232,108 @@ def test_a_refused_caller_key_before_any_success_stops_the_batch(status: int) ->
 
 
 def test_a_401_after_a_success_is_one_items_failure() -> None:
-    runner = _runner(3)
-    first = runner.next(0.0)
-    assert isinstance(first, BulkItem)
-    runner.finish(first, OK, 0.05)
-    second = runner.next(0.2)
-    assert isinstance(second, BulkItem)
-    runner.finish(second, _status(401), 0.25)
-    assert runner.stop_reason is None
-    assert isinstance(runner.next(0.5), BulkItem)
+    batch = _batch(3, concurrency=1)
+    answers = iter([Answer(200), Answer(401), Answer(200)])
+    results, _ = bulk_sim.run_batch(batch, lambda item, now: next(answers))
+    assert [r.state for r in results] == ["ok", "failed", "ok"]
+    assert batch.stop_reason is None
 
 
 def test_ten_connection_failures_in_a_row_and_no_success_stop_the_batch() -> None:
-    runner = _runner(100)
-    now = 0.0
-    while runner.stop_reason is None:
-        step = runner.next(now)
-        if isinstance(step, BulkItem):
-            runner.finish(step, APIConnectionError("Connection error (ConnectError)."), now)
-        now += 0.05
-    assert "http://127.0.0.1:9/api could not be reached" in runner.stop_reason
-    assert "10 connection failures" in runner.stop_reason
-    states = Counter(r.state for r in runner.results())
+    batch = _batch(100)
+    refused = Answer(error=httpx.ConnectError("refused"))
+    results, _ = bulk_sim.run_batch(batch, _always(refused))
+    assert "http://127.0.0.1:9/api could not be reached" in (batch.stop_reason or "")
+    assert "10 connection failures" in (batch.stop_reason or "")
+    states = Counter(r.state for r in results)
     assert states["not_sent"] >= 90
-    failed = [r.error for r in runner.results() if r.state == "failed"]
+    assert states["unknown"] == 0
+    failed = [r.error for r in results if r.state == "failed"]
     assert failed
     assert all(isinstance(e, APIConnectionError) for e in failed)
+    assert not any(e.may_have_been_applied for e in failed)  # type: ignore[union-attr]
+
+
+def test_five_unreachable_ids_stop_as_five_hundred_do_and_none_is_unknown() -> None:
+    batch = _batch(5)
+    refused = Answer(error=httpx.ConnectError("refused"))
+    results, _ = bulk_sim.run_batch(batch, _always(refused), max_retries=2)
+    assert batch.stop_reason is not None
+    assert {r.state for r in results} == {"failed"}
+    assert all(r.error.may_have_been_applied is False for r in results)  # type: ignore[union-attr]
+    assert any("not retried: the run stopped" in (r.reason or "") for r in results)
+
+
+def test_a_base_url_that_answers_404_to_the_first_ten_stops_the_batch() -> None:
+    batch = _batch(3000, concurrency=8)
+    results, _ = bulk_sim.run_batch(batch, _always(Answer(404)))
+    assert "answered 404 to the first 10 updates" in (batch.stop_reason or "")
+    assert batch.sent < 20
+    assert Counter(r.state for r in results)["not_sent"] > 2900
 
 
 def test_a_withdrawn_item_is_not_sent() -> None:
-    runner = _runner(2)
-    step = runner.next(0.0)
-    assert isinstance(step, BulkItem)
-    runner.callback_raised(OSError("disk full"))
-    runner.withdraw(step)
-    assert runner.sent == 0
-    assert [r.state for r in runner.results()] == ["not_sent", "not_sent"]
+    batch = _batch(2)
+    item = batch.take()
+    assert item is not None
+    batch.callback_raised(OSError("disk full"))
+    batch.withdraw(item)
+    assert batch.take() is None
+    assert batch.sent == 0
+    assert [r.state for r in batch.results()] == ["not_sent", "not_sent"]
+
+
+_HEADER_VALUES = st.one_of(
+    st.sampled_from(["0", "-1", "nan", "inf", "-inf", "1e308", "1e-300", "1e400", "", "x"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=20),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    policy=st.one_of(st.none(), st.tuples(_HEADER_VALUES, _HEADER_VALUES)),
+    limit=st.one_of(st.none(), st.tuples(_HEADER_VALUES, _HEADER_VALUES)),
+    retry_after=st.one_of(st.none(), _HEADER_VALUES),
+    retry_after_ms=st.one_of(st.none(), _HEADER_VALUES),
+    status=st.sampled_from([200, 429, 503]),
+)
+def test_no_header_value_raises_stalls_or_sets_a_rate_out_of_bounds(
+    policy: tuple[str, str] | None,
+    limit: tuple[str, str] | None,
+    retry_after: str | None,
+    retry_after_ms: str | None,
+    status: int,
+) -> None:
+    headers: dict[str, str] = {}
+    if policy is not None:
+        headers["ratelimit-policy"] = f"{policy[0]};w={policy[1]}"
+    if limit is not None:
+        headers["x-ratelimit-limit"], headers["x-ratelimit-window"] = limit
+    if retry_after is not None:
+        headers["retry-after"] = retry_after
+    if retry_after_ms is not None:
+        headers["retry-after-ms"] = retry_after_ms
+    batch = _batch(4, concurrency=2)
+    answers = iter([Answer(status, headers)] * 3)
+    waits: list[float] = []
+    admit = batch.admit
+
+    def watched(item: BulkItem, now: float) -> float | str | None:
+        answer = admit(item, now)
+        if isinstance(answer, float):
+            waits.append(answer)
+        return answer
+
+    batch.admit = watched  # type: ignore[method-assign]
+    results, end = bulk_sim.run_batch(
+        batch, lambda item, now: next(answers, Answer(200)), max_retries=1
+    )
+    assert len(results) == 4
+    assert all(0 <= w <= batch.policy.max_retry_after + 1e-6 for w in waits)
+    rate = batch.pacer.rate
+    assert rate is None or POLICY_FLOOR <= rate <= UNPACED
+    assert end - 1000.0 <= 4 * (batch.policy.max_retry_after + 10)
 
 
 # --- the limiters and the simulated grid -----------------------------------------------------

@@ -1,5 +1,6 @@
-"""One retry policy: every outcome through the single-call flow and the bulk runner gives
-the same decision (retry or not, and after how long), and the table says what it is."""
+"""One retry policy: every outcome through the single-call flow, alone and as an item of a
+batch (the same flow behind a batch's gate), gives the same decision (retry or not, and
+after how long), and the table says what it is."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from puretalk_ai import (
     RetryPolicy,
     UnexpectedError,
 )
-from puretalk_ai._bulk import BulkItem, BulkRunner
-from puretalk_ai._call import CallOptions, Send, Sleep, run_flow
+from puretalk_ai._bulk import RATE_LIMITED_RETRIES, Batch, BulkItem
+from puretalk_ai._call import CallOptions, Gate, Send, Sleep, run_flow
 from puretalk_ai._redaction import MaskedKey, Secrets
 from puretalk_ai._request import RequestParts
-from puretalk_ai._response import BROKEN, UpdateParser
+from puretalk_ai._response import IntegrationChecks, Parser, Received
 from tests.conftest import INTEGRATION_ID, UPDATE_URL, integration_json
 
 # No jitter, so both paths' waits can be compared exactly.
@@ -28,17 +29,16 @@ PAST = "Wed, 21 Oct 2015 07:28:00 GMT"
 
 
 def _response(status: int, headers: dict[str, str] | None = None, **body: Any) -> Any:
-    def make(request: httpx.Request) -> httpx.Response:
+    def make(request: httpx.Request) -> Received:
         json = body or {"err": True, "msg": "no"}
-        return httpx.Response(status, headers=headers, json=json, request=request)
+        return Received(httpx.Response(status, headers=headers, json=json, request=request))
 
     return make
 
 
-def _broken_body(request: httpx.Request) -> httpx.Response:
+def _broken_body(request: httpx.Request) -> Received:
     response = httpx.Response(200, content=b'{"results": {', request=request)
-    response.extensions[BROKEN] = "the connection closed mid-body"
-    return response
+    return Received(response, broken="the connection closed mid-body")
 
 
 def _raise(exc: Exception) -> Any:
@@ -94,17 +94,31 @@ def _request(send: Send) -> httpx.Request:
     return httpx.Request(send.parts.method, send.parts.url, headers=send.parts.headers)
 
 
-def _options(method: str, max_retries: int) -> CallOptions[Any]:
+class Clock:
+    """Virtual time: the flow's sleeps advance it."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _options(
+    method: str, max_retries: int, gate: Gate | None = None, clock: Clock | None = None
+) -> CallOptions[Any]:
     parts = RequestParts(method, httpx.URL(UPDATE_URL), httpx.Headers(), b"{}")
     return CallOptions(
         parts=parts,
-        parse=UpdateParser(INTEGRATION_ID, False),
+        parse=Parser(lambda **_: None, IntegrationChecks(INTEGRATION_ID, False)),
         secrets=Secrets(()),
         timeout=httpx.Timeout(5.0),
         max_retries=max_retries,
         total_timeout=None,
         policy=POLICY,
         idempotent=method != "POST",
+        gate=gate,
+        clock=clock or Clock(),
     )
 
 
@@ -121,20 +135,34 @@ def flow_decision(outcome: Any, method: str = "PATCH") -> tuple[float | None, An
     return step.seconds, None
 
 
-def bulk_decision(error: PuretalkError) -> float | None:
-    """The wait before the retry, or None, through the bulk runner (which receives the
-    error a zero-retry flow raised, as update_many's workers do)."""
-    runner = BulkRunner(
-        [BulkItem(0, INTEGRATION_ID, MaskedKey("k" * 20))], 1, max_retries=2, policy=POLICY
-    )
-    runner.succeeded = 1  # past the doomed-batch check, which is the batch's own rule
-    item = runner.next(100.0)
-    assert isinstance(item, BulkItem)
-    result = runner.finish(item, error, 100.0)
-    if result is not None:
-        assert result.state == "failed"
+def batch(max_items: int = 1) -> tuple[Batch, list[BulkItem]]:
+    items = [BulkItem(n, INTEGRATION_ID, MaskedKey("k" * 20)) for n in range(max_items)]
+    made = Batch(items, 1, policy=POLICY)
+    made.pacer.rate = None  # unpaced: the decision alone is measured
+    return made, items
+
+
+def bulk_decision(outcome: Any) -> float | None:
+    """The wait before the retry, or None, through the same flow as an item of a batch:
+    every wait it takes between the answer and the retry's send (its own, and the gate's
+    shared pause), on virtual time."""
+    made, items = batch()
+    made.succeeded = 1  # past the doomed-batch check, which is the batch's own rule
+    clock = Clock()
+    flow = run_flow(_options("PATCH", 2, made.gate(items[0]), clock))
+    send = next(flow)
+    assert isinstance(send, Send)
+    try:
+        step = flow.send(outcome(_request(send)))
+    except PuretalkError:
         return None
-    return item.not_before - 100.0
+    waited = 0.0
+    while isinstance(step, Sleep):
+        waited += step.seconds
+        clock.now += step.seconds
+        step = flow.send(None)
+    assert isinstance(step, Send)
+    return waited
 
 
 def error_of(outcome: Any) -> PuretalkError:
@@ -150,7 +178,7 @@ def error_of(outcome: Any) -> PuretalkError:
 def test_both_paths_make_the_same_decision(name: str, outcome: Any, expected: float | None) -> None:
     flow_wait, _ = flow_decision(outcome)
     error = error_of(outcome)
-    assert (flow_wait, bulk_decision(error)) == (expected, expected), name
+    assert (flow_wait, bulk_decision(outcome)) == (expected, expected), name
     decision = POLICY.decide(error, 0, 2)
     assert decision.retry is (expected is not None)
 
@@ -186,14 +214,29 @@ def test_a_server_named_429_pause_is_free_in_a_batch_but_a_single_call_still_end
         drive()
     assert sleeps == 2
     assert caught.value.status_code == 429  # type: ignore[attr-defined]
-    # The batch: the item is requeued whatever its count, and its budget is untouched.
-    runner = BulkRunner(
-        [BulkItem(0, INTEGRATION_ID, MaskedKey("k" * 20))], 1, max_retries=0, policy=POLICY
-    )
-    item = runner.next(0.0)
-    assert isinstance(item, BulkItem)
-    assert runner.finish(item, error, 0.0) is None
-    assert item.failures == 0
+    # In a batch, the same flow waits it out RATE_LIMITED_RETRIES times before charging
+    # it: with max_retries=0, six attempts, then the 429 itself.
+    made, items = batch()
+    made.succeeded = 1
+    clock = Clock()
+    flow = run_flow(_options("PATCH", 0, made.gate(items[0]), clock))
+    step = next(flow)
+    sends = 0
+
+    def drive_batch() -> None:
+        nonlocal step, sends
+        while True:
+            if isinstance(step, Send):
+                sends += 1
+                step = flow.send(_response(429, {"retry-after": "1"})(_request(step)))
+            else:
+                clock.now += step.seconds
+                step = flow.send(None)
+
+    with pytest.raises(PuretalkError) as caught:
+        drive_batch()
+    assert sends == 1 + RATE_LIMITED_RETRIES
+    assert caught.value.status_code == 429  # type: ignore[attr-defined]
 
 
 def test_a_connection_error_and_the_unexpected_are_told_apart() -> None:

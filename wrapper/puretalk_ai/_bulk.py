@@ -1,11 +1,20 @@
-"""Bulk rotation as an I/O-free state machine; the resources' update_many drive it.
+"""Bulk rotation: N single-call flows sharing one gate. No I/O, no clock of its own.
+
+Every item of ``update_many`` runs the very flow ``integrations.update`` runs
+(``_call.run_flow``: its retries, the retry policy, ``total_timeout``,
+``may_have_been_applied`` over every attempt, redaction, parsing, echo masking). What the
+batch adds is the ``Batch``, consulted through each item's ``ItemGate`` before every send,
+retries included, and told of every attempt's outcome:
+
+- pacing: requests leave at the rate the server allows (``_pacing``);
+- the server's pause: a 429 or 503 that names one holds every worker;
+- the stop decision: a doomed batch (the caller key refused, the server unreachable, the
+  base URL answering 404), a pause longer than the retry policy waits, a server that has
+  answered nothing but 429 for ``STALL_SECONDS``, an interruption, a callback's exception.
 
 Every id is always in one known state: ``ok``, ``failed``, ``unknown`` (sent, outcome not
-seen: interrupted or cancelled while in flight) or ``not_sent``. The runner decides what
-starts next, shares one pause among all workers when the server asks for one, paces the
-requests at the rate the server allows (``_pacing``), stops a batch that is doomed (the
-caller key refused, the server unreachable) and retries retryable failures itself, so a
-batch slows down as a whole instead of each worker on its own.
+seen: interrupted or cancelled while in flight, or a success that names no integration)
+or ``not_sent``.
 """
 
 from __future__ import annotations
@@ -19,16 +28,26 @@ import attrs
 
 from puretalk_ai_openapi.models import Integration
 
+from ._call import NotSent
 from ._config import check_int
-from ._exceptions import APIConnectionError, APIStatusError
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    PuretalkError,
+)
 from ._pacing import Pacer, policy_rate
 from ._redaction import MaskedKey
 from ._response import RawResponse
-from ._retry import DEFAULT_RETRY_POLICY, RetryPolicy
+from ._retry import DEFAULT_RETRY_POLICY, Decision, RetryPolicy
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
-    "BulkRunner",
+    "Batch",
+    "BulkItem",
+    "ItemGate",
     "UpdateNotOk",
     "UpdateOk",
     "UpdateResult",
@@ -37,9 +56,18 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 8
-SLOT_WAIT = 0.05  # how long a worker waits for a free slot before asking again
-
 UpdateState = Literal["ok", "failed", "unknown", "not_sent"]
+
+# A batch is doomed, and stops, when before any success: the caller key is refused once;
+# this many attempts in a row could not connect; or this many answers in a row are 404
+# (a wrong base URL answers 404 to every id).
+DOOMED_AFTER_CONNECTION_FAILURES = 10
+DOOMED_AFTER_NOT_FOUND = 10
+# Rate-limited answers that name a pause within the cap are the batch's to wait out: each
+# item may meet this many without using up its max_retries (then they are charged)...
+RATE_LIMITED_RETRIES = 5
+# ... and a batch that has received nothing but 429s for this long stops, every id reported.
+STALL_SECONDS = 300.0
 
 UNCONFIRMED_REASON = (
     "Puretalk reported success without naming the integration (results.integration_id "
@@ -70,7 +98,8 @@ class UpdateOk:
 class UpdateNotOk:
     """An update of ``update_many`` that did not complete.
 
-    ``state`` is ``"failed"`` (``error`` is set), ``"unknown"`` (it was sent, but the run
+    ``state`` is ``"failed"`` (``error`` is set, with ``may_have_been_applied``; ``reason``
+    says when the batch stopped before a retry), ``"unknown"`` (it was sent, but the run
     was interrupted before its outcome was seen, or a success did not name the integration
     (``reason`` says so): the new key may or may not be live) or ``"not_sent"``
     (``reason`` says why).
@@ -87,8 +116,6 @@ class UpdateNotOk:
         """Raise the error (a PuretalkError for unknown and not_sent)."""
         if self.error is not None:
             raise self.error
-        from ._exceptions import PuretalkError
-
         raise PuretalkError(f"update of {self.integration_id} is {self.state}: {self.reason}")
 
 
@@ -98,16 +125,28 @@ UpdateResult = UpdateOk | UpdateNotOk
 
 
 class BulkItem:
-    __slots__ = ("attempts", "failures", "index", "integration_id", "key", "not_before", "sent_at")
+    """One id of the batch: its key (masked), and what the batch knows of it."""
 
-    def __init__(self, index: int, integration_id: str, key: MaskedKey) -> None:
+    __slots__ = (
+        "attempts", "cut", "in_flight", "index", "input_error", "integration_id", "key",
+        "last_error",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        index: int,
+        integration_id: Any,
+        key: MaskedKey,
+        input_error: Exception | None = None,
+    ) -> None:
         self.index = index
         self.integration_id = integration_id
         self.key = key
+        self.input_error = input_error  # refused before sending (bad id or key type)
         self.attempts = 0  # times sent
-        self.failures = 0  # retryable failures that count against max_retries (not 429s)
-        self.not_before = 0.0
-        self.sent_at = 0.0
+        self.in_flight = False
+        self.last_error: PuretalkError | None = None  # its last attempt's, when it failed
+        self.cut = False  # a retry it was due was not sent: the batch had stopped
 
     def __repr__(self) -> str:
         return f"BulkItem({self.index}, {self.integration_id!r})"
@@ -121,33 +160,25 @@ def _canonical(integration_id: str) -> str:
 
 
 def plan_updates(
-    updates: Updates,
-    concurrency: int,
-    max_retries: int,
-    target: str = "the server",
-    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
-) -> BulkRunner | TypeError | ValueError:
-    """The runner for these updates, or the error that refuses them (returned, not raised,
-    so that the caller can drop its reference to the keys before raising). ``target``
-    names the server in messages (the base URL; never a key)."""
-    try:
-        check_int("concurrency", concurrency, 1)
-        check_int("max_retries", max_retries, 0)
-    except (TypeError, ValueError) as exc:
-        return exc
+    updates: Updates, items: list[BulkItem] | None = None
+) -> list[BulkItem] | TypeError | ValueError:
+    """The batch's items (appended to `items` as they are planned, so an interruption
+    knows them), or the error that refuses the whole input (returned, not raised, so that
+    the caller can drop its reference to the keys before raising): not a mapping nor
+    pairs, or one integration twice. A bad id or key fails that item alone."""
     if isinstance(updates, Mapping):
-        pairs: list[Any] = list(updates.items())
+        pairs: Iterable[Any] = updates.items()
     elif isinstance(updates, str | bytes) or not isinstance(updates, Iterable):
         return TypeError("updates must be a mapping of id -> key, or (id, key) pairs")
     else:
-        pairs = []
-        for position, pair in enumerate(updates):
-            if not isinstance(pair, tuple | list) or len(pair) != 2:
-                return TypeError(f"updates[{position}] must be an (integration_id, api_key) pair")
-            pairs.append(pair)
-    items: list[BulkItem] = []
+        pairs = updates
+    items = [] if items is None else items
     seen: dict[str, int] = {}
-    for position, (integration_id, api_key) in enumerate(pairs):
+    for position, pair in enumerate(pairs):
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            return TypeError(f"updates[{position}] must be an (integration_id, api_key) pair")
+        integration_id, api_key = pair
+        problem: Exception | None = None
         if isinstance(integration_id, str):
             # Ids equal as UUIDs are one integration: two concurrent writes would race.
             canonical = _canonical(integration_id)
@@ -157,30 +188,31 @@ def plan_updates(
                     "(the same integration); nothing was sent"
                 )
             seen[canonical] = position
-        items.append(BulkItem(position, integration_id, MaskedKey(api_key)))
-    return BulkRunner(items, concurrency, max_retries, target=target, policy=policy)
+        else:
+            problem = TypeError(
+                f"updates[{position}]: integration_id must be a str, not "
+                f"{type(integration_id).__name__}"
+            )
+        if problem is None and not isinstance(api_key, str):
+            problem = TypeError(
+                f"updates[{position}]: api_key must be a str, not {type(api_key).__name__}"
+            )
+        items.append(BulkItem(position, integration_id, MaskedKey(api_key), problem))
+    return items
 
 
-# A batch is doomed, and stops, when its first answers are all refusals of the caller key
-# or when this many connection failures in a row come before any success.
-DOOMED_AFTER_CONNECTION_FAILURES = 10
+def check_batch_options(concurrency: int) -> None:
+    check_int("concurrency", concurrency, 1)
 
 
-class BulkRunner:
-    """What starts next, and what each outcome means for the batch. No I/O, no clock of
-    its own: every method takes ``now``. Not thread-safe: the sync driver holds a lock.
-
-    ``concurrency`` caps the requests in flight; ``pacer`` sets how fast they leave (a
-    token bucket whose rate starts slow, doubles until the first 429 and then follows the
-    server's limit, see ``_pacing``). A 429 whose pause is within the cap is the batch's to wait
-    out: it never uses up an item's ``max_retries``.
-    """
+class Batch:
+    """What a batch's calls share: the queue, the pacer, the server's pause, the stop
+    decision, and every id's result. Not thread-safe: the sync driver holds a lock."""
 
     def __init__(
         self,
         items: list[BulkItem],
         concurrency: int,
-        max_retries: int,
         *,
         target: str = "the server",
         pacer: Pacer | None = None,
@@ -188,12 +220,10 @@ class BulkRunner:
     ) -> None:
         self.items = items
         self.policy = policy
-        self.max_concurrency = concurrency  # the most in flight; the pacer sets the rate
-        self.max_retries = max_retries
+        self.max_concurrency = concurrency
         self.target = target
         self.pacer = pacer if pacer is not None else Pacer()
         self.queue: collections.deque[BulkItem] = collections.deque(items)
-        self.in_flight: dict[int, BulkItem] = {}
         self.done: dict[int, UpdateResult] = {}
         self.paused_until = 0.0
         self.stop_reason: str | None = None
@@ -201,39 +231,30 @@ class BulkRunner:
         self.sent = 0
         self.rate_limited = 0
         self.succeeded = 0
-        self._connection_failures = 0  # in a row
+        self._in_a_row: tuple[str, int] = ("", 0)  # the same failure, attempts in a row
+        self._throttled_since: float | None = None  # the first 429 since the last success
 
-    # --- scheduling ------------------------------------------------------------------------
+    @property
+    def workers(self) -> int:
+        """How many calls run at once: no more than there are updates."""
+        return min(self.max_concurrency, len(self.items))
 
-    def next(self, now: float) -> BulkItem | float | None:
-        """An item to send now, seconds to wait before asking again, or None: nothing is
-        left for this worker to start."""
-        if self.stop_reason is not None or not self.queue:
-            return None
-        if now < self.paused_until:
-            return self.paused_until - now
-        if len(self.in_flight) >= self.max_concurrency:
-            return SLOT_WAIT
-        paced = self.pacer.wait(now)
-        if paced > 0:
-            return paced
-        # Retries wait at the front until their own time; fresh items pass them meanwhile,
-        # so one item's backoff never stalls the batch (a server's ask does, above).
-        for position, item in enumerate(self.queue):
-            if item.not_before <= now:
-                del self.queue[position]
-                break
-        else:
-            return min(min(i.not_before for i in self.queue) - now, SLOT_WAIT)
-        self.pacer.take(now)
-        item.attempts += 1
-        item.sent_at = now
-        self.in_flight[item.index] = item
-        self.sent += 1
-        return item
+    # --- the queue -------------------------------------------------------------------------
+
+    def take(self) -> BulkItem | None:
+        """The next item for a free worker, or None: nothing is left to start."""
+        while self.stop_reason is None and self.queue:
+            item = self.queue.popleft()
+            if item.input_error is None:
+                return item
+            self._record(item, UpdateNotOk(item.integration_id, "failed", item.input_error))
+        return None
+
+    def gate(self, item: BulkItem) -> ItemGate:
+        return ItemGate(self, item)
 
     def stop(self, reason: str) -> None:
-        """Start nothing more (the in-flight updates still report their outcome)."""
+        """Start nothing more, retry nothing more; the sends in flight report their outcome."""
         if self.stop_reason is None:
             self.stop_reason = reason
 
@@ -243,21 +264,160 @@ class BulkRunner:
             self.callback_error = error
         self.stop(f"a callback raised {type(error).__name__}")
 
-    def withdraw(self, item: BulkItem) -> None:
-        """The item was handed out but will not be sent (its on_start raised)."""
-        self.in_flight.pop(item.index, None)
-        item.attempts -= 1
-        self.sent -= 1
-        if item.attempts:  # sent before: its earlier attempt may have gone live
-            self._requeue(item, item.not_before)
+    # --- the gate ----------------------------------------------------------------------------
+
+    def admit(self, item: BulkItem, now: float) -> float | str | None:
+        if self.stop_reason is not None:
+            item.cut = item.attempts > 0
+            return self.stop_reason
+        if now < self.paused_until:
+            return self.paused_until - now
+        paced = self.pacer.wait(now)
+        if paced > 0:
+            return paced
+        self.pacer.take(now)
+        item.attempts += 1
+        item.in_flight = True
+        self.sent += 1
+        return None
+
+    def answered(
+        self,
+        item: BulkItem,
+        error: PuretalkError | None,
+        headers: Mapping[str, str] | None,
+        decision: Decision | None,
+        sent_at: float,
+        now: float,
+    ) -> None:
+        item.in_flight = False
+        item.last_error = error
+        if headers is not None:
+            self._announced(headers, now)
+        if error is None:
+            self.succeeded += 1
+            self._in_a_row = ("", 0)
+            self._throttled_since = None
+            self.pacer.delivered(now, sent_at)
             return
+        asked = error.retry_after if isinstance(error, APIStatusError) else None
+        status = error.status_code if isinstance(error, APIStatusError) else None
+        if status == 429:
+            self.rate_limited += 1
+            self.pacer.throttled(now, sent_at, asked)
+            if self._throttled_since is None:
+                self._throttled_since = now
+            elif now - self._throttled_since >= STALL_SECONDS:
+                self.stop(
+                    f"{self.target} answered nothing but 429 (rate limited) for "
+                    f"{STALL_SECONDS:.0f} s; nothing more was sent, resume later"
+                )
+        if decision is not None and decision.too_long:
+            self.stop(
+                f"the server asked to wait {asked or 0:.0f} s (more than "
+                f"{self.policy.max_retry_after:.0f} s); resume later"
+            )
+            return
+        pause = self.policy.server_pause(error)
+        if pause is not None:
+            self.paused_until = max(self.paused_until, now + pause)  # every worker waits
+        if self.succeeded == 0:
+            self._doomed(error, status)
+
+    def _announced(self, headers: Mapping[str, str], now: float) -> None:
+        """A response's rate-limit headers: a rate the pacer may follow, or a policy so
+        slow that the next send would wait longer than the retry policy ever waits."""
+        rate = policy_rate(headers)
+        if rate is None:
+            return
+        if rate * self.policy.max_retry_after < 1.0:
+            self.stop(
+                f"the server's rate-limit policy allows {rate:.3g} requests per second, one "
+                f"every more than {self.policy.max_retry_after:.0f} s; resume later"
+            )
+            return
+        self.pacer.announced(rate, now)
+
+    def _doomed(self, error: PuretalkError, status: int | None) -> None:
+        """Before any success: the caller key refused, the server unreachable again and
+        again, or a base URL that answers 404 to everything. Stop the batch rather than
+        send every update into the same wall."""
+        if isinstance(error, AuthenticationError | PermissionDeniedError):
+            what = "refused the caller key" if status == 401 else "refused the caller key access"
+            self.stop(
+                f"{self.target} {what} (status {status}) before any update succeeded: check "
+                "the caller key (PURETALK_API_KEY, or api_key=); nothing more was sent"
+            )
+            return
+        kind = (
+            "connection"
+            if isinstance(error, APIConnectionError)
+            else "404"
+            if isinstance(error, NotFoundError)
+            else ""
+        )
+        last, count = self._in_a_row
+        count = count + 1 if kind == last else 1
+        self._in_a_row = (kind, count)
+        if kind == "connection" and count >= DOOMED_AFTER_CONNECTION_FAILURES:
+            self.stop(
+                f"{self.target} could not be reached: {count} connection failures in a row "
+                "and no success; nothing more was sent"
+            )
+        elif kind == "404" and count >= DOOMED_AFTER_NOT_FOUND:
+            self.stop(
+                f"{self.target} answered 404 to the first {count} updates and none "
+                "succeeded: check the base URL; nothing more was sent"
+            )
+
+    # --- outcomes ----------------------------------------------------------------------------
+
+    def finish(self, item: BulkItem, outcome: Any) -> UpdateResult:
+        """Record the item's call: the RawResponse it returned, or what it raised."""
+        item.in_flight = False
+        if isinstance(outcome, RawResponse):
+            if not outcome.confirmed:  # a success that names no integration: not proof
+                result: UpdateResult = UpdateNotOk(
+                    item.integration_id, "unknown", None, UNCONFIRMED_REASON
+                )
+            else:
+                result = UpdateOk(item.integration_id, outcome.parse())
+        elif isinstance(outcome, NotSent):
+            result = UpdateNotOk(item.integration_id, "not_sent", reason=outcome.reason)
+        else:
+            reason = f"not retried: the run stopped ({self.stop_reason})" if item.cut else None
+            result = UpdateNotOk(item.integration_id, "failed", outcome, reason)
+        return self._record(item, result)
+
+    def withdraw(self, item: BulkItem) -> None:
+        """The item was taken but will not be sent (its on_start raised)."""
         reason = self.stop_reason or "withdrawn before it was sent"
         self._record(item, UpdateNotOk(item.integration_id, "not_sent", reason=reason))
 
-    @property
-    def workers(self) -> int:
-        """How many workers the drivers start: no more than there are updates."""
-        return min(self.max_concurrency, len(self.items))
+    def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
+        self.done[item.index] = result
+        return result
+
+    def results(self) -> list[UpdateResult]:
+        """Every id's state now, in input order: what has not finished is unknown (in
+        flight, or sent and not yet answered for sure) or not_sent."""
+        reason = self.stop_reason or "the run ended before it was sent"
+        out: list[UpdateResult] = []
+        for item in self.items:
+            result = self.done.get(item.index)
+            if result is None:
+                if item.in_flight:
+                    why = f"in flight when the run stopped ({reason})"
+                    result = UpdateNotOk(item.integration_id, "unknown", reason=why)
+                elif item.last_error is not None:  # answered, then stopped before its retry
+                    why = f"not retried: the run stopped ({reason})"
+                    result = UpdateNotOk(item.integration_id, "failed", item.last_error, why)
+                elif item.input_error is not None:
+                    result = UpdateNotOk(item.integration_id, "failed", item.input_error)
+                else:
+                    result = UpdateNotOk(item.integration_id, "not_sent", reason=reason)
+            out.append(result)
+        return out
 
     def outcome(self) -> list[UpdateResult]:
         """Every id's result, or the first callback error, carrying them all."""
@@ -266,113 +426,30 @@ class BulkRunner:
             raise attach_results(self.callback_error, results)
         return results
 
-    # --- outcomes --------------------------------------------------------------------------
 
-    def finish(self, item: BulkItem, outcome: Any, now: float) -> UpdateResult | None:
-        """Record one attempt's outcome (the RawResponse of the update, its Integration, or
-        the exception that stood for it): the item's result, or None when it is retried."""
-        self.in_flight.pop(item.index, None)
-        confirmed = True
-        if isinstance(outcome, RawResponse):
-            # A success's rate-limit headers may announce the server's policy.
-            self.pacer.announced(policy_rate(outcome.headers), now)
-            confirmed = outcome.confirmed
-            outcome = outcome.parse()
-        if isinstance(outcome, Integration):
-            self._connection_failures = 0
-            self.pacer.delivered(now)
-            if not confirmed:  # a success that names no integration: not proof for this id
-                result = UpdateNotOk(item.integration_id, "unknown", None, UNCONFIRMED_REASON)
-                return self._record(item, result)
-            self.succeeded += 1
-            return self._record(item, UpdateOk(item.integration_id, outcome))
-        status = outcome.status_code if isinstance(outcome, APIStatusError) else None
-        asked = outcome.retry_after if isinstance(outcome, APIStatusError) else None
-        if isinstance(outcome, APIConnectionError):
-            self._connection_failures += 1
-        elif status is not None:
-            self._connection_failures = 0
-        # The one retry policy decides; the batch adds what only a batch knows: the pacer,
-        # one shared pause, and stopping a doomed or stopped run.
-        decision = self.policy.decide(outcome, item.failures, self.max_retries)
-        if status == 429:
-            self.rate_limited += 1
-            self.pacer.throttled(now, item.sent_at, asked)
-            self.pacer.announced(policy_rate(outcome.response.headers), now)
-        if decision.too_long:
-            self.stop(
-                f"the server asked to wait {asked or 0:.0f} s (more than "
-                f"{self.policy.max_retry_after:.0f} s); resume later"
-            )
-            return self._fail(item, outcome)
-        if status != 429 and self.succeeded == 0 and self._doomed(outcome, status):
-            return self._fail(item, outcome)
-        pause = self.policy.server_pause(outcome)
-        if pause is not None:
-            self.paused_until = max(self.paused_until, now + pause)  # every worker waits
-        if not decision.retry or self.stop_reason is not None:
-            return self._fail(item, outcome)
-        if decision.charged:  # a 429's named pause never uses up the item's max_retries
-            item.failures += 1
-        self._requeue(item, now + decision.delay)
-        return None
+class ItemGate:
+    """One item's view of the batch, for its flow (``_call.Gate``)."""
 
-    def _doomed(self, error: Any, status: int | None) -> bool:
-        """Before any success: the caller key refused, or the server unreachable again and
-        again. Stop the batch rather than send every update into the same wall."""
-        if status in (401, 403):
-            what = "refused the caller key" if status == 401 else "refused the caller key access"
-            self.stop(
-                f"{self.target} {what} (status {status}) before any update succeeded: check "
-                "the caller key (PURETALK_API_KEY, or api_key=); nothing more was sent"
-            )
-        elif self._connection_failures >= DOOMED_AFTER_CONNECTION_FAILURES:
-            self.stop(
-                f"{self.target} could not be reached: {self._connection_failures} connection "
-                "failures in a row and no success; nothing more was sent"
-            )
-        else:
-            return False
-        return True
+    __slots__ = ("batch", "item")
 
-    def _requeue(self, item: BulkItem, not_before: float) -> None:
-        item.not_before = not_before
-        self.queue.appendleft(item)
+    free_retries = RATE_LIMITED_RETRIES
 
-    def _fail(self, item: BulkItem, error: Any) -> UpdateResult:
-        return self._record(item, UpdateNotOk(item.integration_id, "failed", error=error))
+    def __init__(self, batch: Batch, item: BulkItem) -> None:
+        self.batch = batch
+        self.item = item
 
-    def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
-        self.done[item.index] = result
-        return result
+    def admit(self, now: float) -> float | str | None:
+        return self.batch.admit(self.item, now)
 
-    def results(self) -> list[UpdateResult]:
-        """Every id's state now, in input order: what has not finished is unknown (in
-        flight) or not_sent."""
-        reason = self.stop_reason or "the run ended before it was sent"
-        out: list[UpdateResult] = []
-        for item in self.items:
-            result = self.done.get(item.index)
-            if result is None:
-                if item.index in self.in_flight:
-                    result = UpdateNotOk(
-                        item.integration_id,
-                        "unknown",
-                        reason=f"in flight when the run stopped ({reason})",
-                    )
-                elif item.attempts:
-                    result = UpdateNotOk(
-                        item.integration_id,
-                        "unknown",
-                        reason=f"sent, then waiting to be retried when the run stopped ({reason})",
-                    )
-                else:
-                    result = UpdateNotOk(item.integration_id, "not_sent", reason=reason)
-            out.append(result)
-        return out
-
-    def finished(self) -> bool:
-        return not self.in_flight and (self.stop_reason is not None or not self.queue)
+    def answered(
+        self,
+        error: PuretalkError | None,
+        headers: Mapping[str, str] | None,
+        decision: Decision | None,
+        sent_at: float,
+        now: float,
+    ) -> None:
+        self.batch.answered(self.item, error, headers, decision, sent_at, now)
 
 
 def attach_results(exc: BaseException, results: list[UpdateResult]) -> BaseException:

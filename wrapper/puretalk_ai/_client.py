@@ -9,7 +9,7 @@ from typing import Any, Generic, Self, TypedDict, TypeVar, overload
 from puretalk_ai_openapi.models import Error
 from puretalk_ai_openapi.types import Response
 
-from ._call import CallOptions, Flow, Send, run_flow
+from ._call import CallOptions, Flow, Gate, Outcome, Result, Send, run_flow
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -23,15 +23,25 @@ from ._config import (
     to_timeout,
 )
 from ._httpx import httpx
-from ._operation import IDEMPOTENT, OperationParser, operation_functions, secret_values
-from ._redaction import KeyRing, MaskedKey, Secrets, run_ring
-from ._request import RequestParts, request_parts
-from ._response import Parser, RawResponse
+from ._operation import Endpoint, endpoint
+from ._redaction import KeyRing, Secrets
+from ._response import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AsyncSender, HttpBackend, SyncSender
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "ClientOptions", "Puretalk"]
+
+
+def raw_response(result: Result[Any]) -> RawResponse[Any]:
+    parsed = result.parsed
+    return RawResponse(
+        http_response=result.response,
+        parsed=parsed.value,
+        drifted_fields=parsed.drifted,
+        confirmed=parsed.confirmed,
+        retries_taken=result.retries_taken,
+    )
 
 
 class ClientOptions(TypedDict, total=False):
@@ -98,7 +108,8 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             strict_response_validation=strict_response_validation,
             retry_policy=retry_policy,
         )
-        self._keys = KeyRing((self._config.api_key,), limit=MAX_CLIENT_KEYS)
+        # The caller key is pinned: only the keys the client learns from calls age out.
+        self._keys = KeyRing(limit=MAX_CLIENT_KEYS, pinned=(self._config.api_key,))
         self._owns_http = http_client is None
         # Timeouts and redirects are set per request, so a user's client keeps its
         # transport and proxies but not its policies.
@@ -193,7 +204,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             copy._sender = copy._make_sender(self._sender.user_client, self._sender.backend)
             copy._owns_http = copy._sender.owns_http
         copy._keys = self._keys
-        copy._keys.add(copy._config.api_key)
+        copy._keys.pin(copy._config.api_key)
         copy._init_resources()
         return copy
 
@@ -201,32 +212,33 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         raise NotImplementedError
 
     # --- the package's interface for resources: one request method per shell ------------
-    # A hand-written endpoint is a parser plus one method per shell calling ``_request``
-    # (as openai-python's resources call their client's ``_post``); ``call`` uses it too.
+    # An endpoint (``_operation.endpoint``: a generated operation with its arguments) goes
+    # through ``_request``, as openai-python's resources call their client's ``_post``;
+    # ``call``, ``integrations.update`` and every item of ``update_many`` alike.
 
     def _options(
         self,
-        parts: Callable[[ClientConfig], RequestParts],
-        parser: Parser,
+        endpoint: Endpoint,
         *,
-        secrets: tuple[MaskedKey, ...] = (),
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
-        idempotent: bool = True,
+        run_keys: KeyRing | None = None,
+        gate: Gate | None = None,
     ) -> CallOptions[Any]:
-        """One call's options: its request pieces built from this client's configuration,
-        its parser, the values to redact (remembered by this client's log filter; each
-        in a MaskedKey, so no frame of the SDK holds one raw), and the per-call options."""
+        """One call's options: its request built from this client's configuration, its
+        parser, the values to redact (remembered by this client's log filter; each in a
+        MaskedKey, so no frame of the SDK holds one raw; ``run_keys``: every key of the
+        batch it belongs to), the per-call options, and the batch's gate."""
         config = self._config
-        built = parts(config)  # checks the arguments before anything is remembered
-        run = run_ring.get()
-        for secret in secrets:
-            self._keys.add(secret.api_key, like=run)
+        built = endpoint.build(config)  # checks the arguments before anything is remembered
+        for secret in endpoint.secrets:
+            self._keys.add(secret.api_key, like=run_keys)
         return CallOptions(
             parts=built,
-            parse=parser,
+            parse=endpoint.parser,
             secrets=Secrets(
-                (config.api_key, *(s.api_key for s in secrets)), rings=(self._keys, run)
+                (config.api_key, *(s.api_key for s in endpoint.secrets)),
+                rings=(self._keys, run_keys),
             ),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=(
@@ -234,25 +246,12 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             ),
             total_timeout=config.total_timeout,
             policy=config.retry_policy,
-            idempotent=idempotent,
+            idempotent=endpoint.idempotent,
+            gate=gate,
         )
 
-    def _operation(
-        self, operation: object, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> tuple[Callable[[ClientConfig], RequestParts], Parser, tuple[MaskedKey, ...], bool]:
-        """A generated operation as an endpoint: its request, parser, secrets, idempotence."""
-        get_kwargs, parse_response = operation_functions(operation)
-        generated: dict[str, Any] = get_kwargs(*args, **kwargs)
-        method = str(generated["method"]).upper()
-        # JSON and form bodies: what a secret-named field holds is redacted from errors.
-        found = tuple(
-            MaskedKey(v) for v in secret_values([generated.get("json"), generated.get("data")])
-        )
-
-        def parts(config: ClientConfig) -> RequestParts:
-            return request_parts(config, generated, {})
-
-        return parts, OperationParser(parse_response), found, method in IDEMPOTENT
+    def _endpoint(self, operation: object, args: tuple[Any, ...], kwargs: Any) -> Endpoint:
+        return endpoint(operation, args, kwargs, strict=self._config.strict_response_validation)
 
     def __repr__(self) -> str:
         c = self._config
@@ -272,16 +271,16 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
     def _init_resources(self) -> None:
         self.integrations = Integrations(self)
 
-    def _run(self, flow: Flow[T]) -> T:
+    def _run(self, flow: Flow[T], sleep: Callable[[float], None] = time.sleep) -> T:
         sender = self._sender
         sender.check_usable()
         step = next(flow)
         while True:
-            outcome: httpx.Response | Exception | None
+            outcome: Outcome
             if isinstance(step, Send):
                 outcome = sender.send(step.parts, step.timeout, step.wall)
             else:
-                time.sleep(step.seconds)
+                sleep(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -319,18 +318,17 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
-        parts, parser, found, idempotent = self._operation(operation, args, kwargs)
-        return self._request(parts, parser, secrets=found, idempotent=idempotent)
+        return self._request(self._endpoint(operation, args, kwargs))
 
     def _request(
         self,
-        parts: Callable[[ClientConfig], RequestParts],
-        parser: Parser,
+        endpoint: Endpoint,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
         **options: Any,
     ) -> RawResponse[Any]:
         """The one request method of this shell: every call, resources' included."""
-        response, parsed = self._run(run_flow(self._options(parts, parser, **options)))
-        return RawResponse(http_response=response, parsed=parsed)
+        return raw_response(self._run(run_flow(self._options(endpoint, **options)), sleep))
 
     def close(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""
@@ -396,16 +394,18 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
     def _init_resources(self) -> None:
         self.integrations = AsyncIntegrations(self)
 
-    async def _run(self, flow: Flow[T]) -> T:
+    async def _run(
+        self, flow: Flow[T], sleep: Callable[[float], Awaitable[None]] | None = None
+    ) -> T:
         sender = self._sender
         sender.check_usable()
         step = next(flow)
         while True:
-            outcome: httpx.Response | Exception | None
+            outcome: Outcome
             if isinstance(step, Send):
                 outcome = await sender.send(step.parts, step.timeout, step.wall)
             else:
-                await sender.sleep(step.seconds)
+                await (sleep or sender.sleep)(step.seconds)
                 outcome = None
             try:
                 step = flow.send(outcome)
@@ -462,18 +462,18 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> RawResponse[Any]:
         """As ``call``, returning the HTTP response with the result behind ``parse()``."""
-        parts, parser, found, idempotent = self._operation(operation, args, kwargs)
-        return await self._request(parts, parser, secrets=found, idempotent=idempotent)
+        return await self._request(self._endpoint(operation, args, kwargs))
 
     async def _request(
         self,
-        parts: Callable[[ClientConfig], RequestParts],
-        parser: Parser,
+        endpoint: Endpoint,
+        *,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         **options: Any,
     ) -> RawResponse[Any]:
         """The one request method of this shell: every call, resources' included."""
-        response, parsed = await self._run(run_flow(self._options(parts, parser, **options)))
-        return RawResponse(http_response=response, parsed=parsed)
+        flow = run_flow(self._options(endpoint, **options))
+        return raw_response(await self._run(flow, sleep))
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was passed in or belongs to the original."""

@@ -1,25 +1,31 @@
-"""Any generated operation through the wrapper's safety net. No I/O.
+"""Any generated operation as an endpoint of the wrapper's one flow. No I/O.
 
-``client.call(update_integration.sync_detailed, ...)`` takes the generated endpoint's own
-``_get_kwargs`` (the request, as the spec defines it) and ``_parse_response`` (the model of
-a 2xx body), and runs them through the same flow as ``integrations.update``: timeouts and
-the deadline, retries, typed errors, redaction, logging, raw-response access. A new
-operation in the spec is callable through ``make generate`` alone.
+``client.call(update_integration.sync_detailed, ...)`` and ``integrations.update`` are the
+same thing: the generated endpoint's own ``_get_kwargs`` (the request, as the spec defines
+it) and ``_parse_response`` (the model of a 2xx body), run through ``_call.run_flow``:
+timeouts and the deadline, retries, typed errors, redaction, logging, raw-response access.
+An operation this module knows more about (the update: its integration id and key are
+checked before anything is sent, and its answer must be about that integration) gets
+those checks on every path. A new operation in the spec is callable through ``make
+generate`` alone.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from puretalk_ai_openapi.api.integrations import update_integration
 from puretalk_ai_openapi.types import is_secret_name
 
-from ._httpx import httpx
-from ._redaction import MAX_JSON_DEPTH, Secrets
-from ._response import Parser, _invalid, success_body
+from ._config import ClientConfig, check_headers
+from ._redaction import MAX_JSON_DEPTH, MaskedKey
+from ._request import RequestParts, check_api_key, check_integration_id, request_parts
+from ._response import IntegrationChecks, Parser
 
-__all__ = ["OperationParser", "operation_functions", "secret_values"]
+__all__ = ["IDEMPOTENT", "Endpoint", "endpoint", "operation_functions", "secret_values"]
 
 # Methods a retry cannot apply twice. POST can: it is never retried.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -39,14 +45,14 @@ def operation_functions(operation: object) -> tuple[Callable[..., Any], Callable
     return get_kwargs, parse_response
 
 
-def secret_values(value: Any, depth: int = 0) -> list[str]:
-    """String values of secret-named fields in a request body, to redact."""
-    found: list[str] = []
+def secret_values(value: Any, depth: int = 0) -> list[Any]:
+    """Values of secret-named fields in a request body (strings, or whatever was passed)."""
+    found: list[Any] = []
     if depth > MAX_JSON_DEPTH:  # as deep as any JSON the SDK accepts (loads_bounded)
         return found
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(item, str) and is_secret_name(str(key)):
+            if is_secret_name(str(key)) and not isinstance(item, dict | list):
                 found.append(item)
             else:
                 found += secret_values(item, depth + 1)
@@ -56,26 +62,77 @@ def secret_values(value: Any, depth: int = 0) -> list[str]:
     return found
 
 
-class _Strict:
-    """What the generated ``_parse_response`` reads from its client."""
+class Endpoint:
+    """One call's request pieces (built from a client's configuration), its parser, the
+    secrets it sends (each in a MaskedKey), and whether a retry is safe."""
 
-    raise_on_unexpected_status = True
+    __slots__ = ("build", "idempotent", "parser", "secrets")
+
+    def __init__(
+        self,
+        build: Callable[[ClientConfig], RequestParts],
+        parser: Parser,
+        secrets: tuple[MaskedKey, ...],
+        idempotent: bool,
+    ) -> None:
+        self.build = build
+        self.parser = parser
+        self.secrets = secrets
+        self.idempotent = idempotent
+
+    def __repr__(self) -> str:
+        return f"Endpoint(secrets={len(self.secrets)}: ***)"
 
 
-class OperationParser(Parser):
-    """A 2xx response parsed by the generated endpoint; anything else a typed error."""
+def _bound(get_kwargs: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    try:
+        return inspect.signature(get_kwargs).bind(*args, **kwargs).arguments
+    except TypeError as exc:  # names a parameter, never a value
+        raise TypeError(f"the operation's arguments do not fit it: {exc}") from None
 
-    __slots__ = ("parse_response",)
 
-    def __init__(self, parse_response: Callable[..., Any]) -> None:
-        self.parse_response = parse_response
+def endpoint(
+    operation: object,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    *,
+    strict: bool,
+    extra_headers: Mapping[str, str] | None = None,
+    results_only: bool = False,
+) -> Endpoint:
+    """A generated operation, with its arguments, as an endpoint of the flow. Bad arguments
+    raise TypeError/ValueError here, before anything is sent, without echoing a value."""
+    get_kwargs, parse_response = operation_functions(operation)
+    arguments = _bound(get_kwargs, args, kwargs)
+    checks = None
+    if get_kwargs.__module__ == update_integration.__name__:
+        integration_id = check_integration_id(arguments.get("integration_id"))
+        checks = IntegrationChecks(integration_id, strict)
+    generated = _Kwargs(get_kwargs(*args, **kwargs))
+    # JSON and form bodies: what a secret-named field holds is a secret of this call, checked
+    # as a key (a str UTF-8 can carry), and redacted from errors and echoes.
+    body = generated.kwargs
+    found = tuple(MaskedKey(v) for v in secret_values([body.get("json"), body.get("data")]))
+    del body
+    for position, key in enumerate(found):
+        check_api_key(key, "api_key" if len(found) == 1 else f"secret field #{position + 1}")
+    checked_headers = check_headers(extra_headers, "extra_headers")
+    method = str(generated.kwargs["method"]).upper()
 
-    def _classify(self, response: httpx.Response, secrets: Secrets) -> Any:
-        _, error = success_body(response, secrets, empty_ok=True)
-        if error is not None:
-            return error
-        try:
-            return self.parse_response(client=_Strict(), response=response)
-        except Exception as exc:  # the generated parser's KeyError, TypeError, UnexpectedStatus
-            why = f"the generated parser refused it ({type(exc).__name__})"
-            return _invalid(response, secrets, why)
+    def build(config: ClientConfig) -> RequestParts:
+        return request_parts(config, generated.kwargs, checked_headers)
+
+    parser = Parser(parse_response, checks, results_only=results_only and checks is not None)
+    return Endpoint(build, parser, found, method in IDEMPOTENT)
+
+
+class _Kwargs:
+    """A generated request's pieces (the body holds keys), masked in every frame's locals."""
+
+    __slots__ = ("kwargs",)
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+
+    def __repr__(self) -> str:
+        return "_Kwargs(***)"

@@ -36,12 +36,14 @@ from collections.abc import Mapping
 __all__ = ["BETA", "CUBIC_K", "Pacer", "policy_rate"]
 
 START_RATE = 10.0  # requests per second at the start of a batch
-DOUBLING = 0.1  # seconds in which the start-up rate doubles, until the first 429
+DOUBLING = 0.1  # the longest the start-up rate takes to double, until the first 429
+MIN_DOUBLING = 0.05  # ... and the shortest: the round trip, measured, lies in between
 UNPACED = 20_000.0  # a start-up rate past this paces nothing: latency limits the batch
 BETA = 0.9  # the share of the estimated limit kept after a 429
 CUBIC_K = 2.0  # seconds to climb back to the estimate after a decrease
 WINDOW = 1.0  # seconds of deliveries that estimate the server's limit
-MIN_RATE = 0.5  # requests per second, the slowest the bucket ever gets
+MIN_RATE = 0.5  # requests per second, the slowest the bucket ever gets by itself
+POLICY_FLOOR = 1e-3  # the slowest an announced policy may cap it (_bulk stops far sooner)
 MIN_SPAN = 0.25  # seconds of saturation that make a measurement
 PEAK_MEMORY = 10.0  # seconds a delivery peak is remembered as proof of the server's limit
 _CUBIC_C = (1.0 - BETA) / CUBIC_K**3  # scale-free: a fraction of the estimate per s^3
@@ -50,16 +52,19 @@ _CUBIC_C = (1.0 - BETA) / CUBIC_K**3  # scale-free: a fraction of the estimate p
 def policy_rate(headers: Mapping[str, str]) -> float | None:
     """The rate a response's rate-limit headers announce (requests per second), or None.
 
-    ``RateLimit-Policy: 100;w=60`` (the IETF draft), or a limit with its window in seconds
-    (``X-RateLimit-Limit: 100`` with ``X-RateLimit-Window: 60``); anything else is ignored
-    rather than guessed at (a bare limit says nothing of its window).
+    ``RateLimit-Policy: 100;w=60`` (the IETF draft; also ``"name";q=100;w=60``), or a limit
+    with its window in seconds (``X-RateLimit-Limit: 100`` with ``X-RateLimit-Window:
+    60``); anything else is ignored rather than guessed at (a bare limit says nothing of
+    its window). Whatever the values, the answer is None or a finite number >= 0: a rate
+    past UNPACED paces nothing (None), and one too slow to wait for is the caller's to
+    refuse (``_bulk`` stops the batch).
     """
     policy = headers.get("ratelimit-policy")
     if policy:
         first = policy.split(",", 1)[0]
         quota, *params = (p.strip() for p in first.split(";"))
-        window = next((p[2:] for p in params if p.startswith("w=")), None)
-        return _ratio(quota, window)
+        named = {p[:2]: p[2:] for p in params if p[:2] in ("q=", "w=")}
+        return _ratio(named.get("q=", quota), named.get("w="))
     limit = headers.get("x-ratelimit-limit") or headers.get("ratelimit-limit")
     window = headers.get("x-ratelimit-window") or headers.get("ratelimit-window")
     if limit and window:
@@ -70,19 +75,23 @@ def policy_rate(headers: Mapping[str, str]) -> float | None:
 def _ratio(quota: str | None, window: str | None) -> float | None:
     try:
         q, w = float(quota or ""), float(window or "")
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if not (math.isfinite(q) and math.isfinite(w)) or q <= 0 or w <= 0:
         return None
-    return q / w
+    rate = q / w  # may overflow to inf or underflow to 0: both are answered below
+    if not math.isfinite(rate) or rate > UNPACED:
+        return None
+    return rate
 
 
 class Pacer:
     """A token bucket of one request whose rate adapts (see the module docstring)."""
 
     __slots__ = (
-        "_delivered", "_estimate", "_first_send", "_peak", "_peak_at", "_policy",
-        "_saturated_since", "_tokens", "_updated", "decreased_at", "decreases", "rate",
+        "_delivered", "_doubling", "_estimate", "_first_send", "_peak", "_peak_at", "_policy",
+        "_ramp", "_ramp_at", "_saturated_since", "_tokens", "_updated", "decreased_at",
+        "decreases", "rate",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -98,6 +107,9 @@ class Pacer:
         self._peak = 0.0  # the most delivered in a WINDOW since start-up, lately
         self._peak_at = -math.inf
         self._delivered: collections.deque[float] = collections.deque()
+        self._doubling = DOUBLING  # the round trip, measured, within [MIN_DOUBLING, DOUBLING]
+        self._ramp = START_RATE  # the start-up rate, grown as time passes
+        self._ramp_at: float | None = None
 
     def __repr__(self) -> str:
         rate = "unpaced" if self.rate is None else f"{self.rate:.1f}/s"
@@ -117,24 +129,36 @@ class Pacer:
         """A request leaves now."""
         if self._first_send is None:
             self._first_send = self._updated = now
-        if self.decreases == 0 and self._policy is None and self.rate is not None:
+        if self.decreases == 0 and self.rate is not None:
+            # Slow start goes on under an announced policy too (it caps the rate): a
+            # generous policy must not pin the batch at the start-up rate.
             self._set_rate(self._startup_rate(now), now)
         if self.rate is not None:
             self._refill(now)
             self._tokens -= 1.0
 
     def _startup_rate(self, now: float) -> float | None:
-        """Slow start, as TCP's but in time: the rate doubles every DOUBLING seconds, so
-        the first overshoot of an unknown limit is bounded whatever the latency."""
+        """Slow start, as TCP's: the rate doubles every round trip (measured, and never
+        slower than every DOUBLING seconds), so the first overshoot of an unknown limit is
+        bounded whatever the latency, and a server that has no limit near is reached in a
+        few round trips, not seconds."""
         assert self._first_send is not None
-        rate = START_RATE * 2.0 ** min((now - self._first_send) / DOUBLING, 64.0)
+        if self._ramp_at is None:
+            self._ramp_at = now
+        elapsed = max(0.0, now - self._ramp_at)
+        self._ramp *= 2.0 ** min(elapsed / self._doubling, 64.0)
+        self._ramp_at = now
+        rate = min(self._ramp, 2.0 * UNPACED)
         # ... and never past twice the rate of what came back lately, as TCP's window
         # grows by what is acknowledged: a burst a server lets through at first (a fresh
         # window, a full bucket) cannot carry the rate far past its limit.
-        lately = 2 * DOUBLING
-        recent = sum(1 for t in reversed(self._delivered) if t >= now - lately)
-        if now - self._first_send >= DOUBLING:
+        # Lately: long enough to hold a few deliveries at this rate, a few round trips.
+        current = self.rate if self.rate is not None else UNPACED
+        lately = min(2 * DOUBLING, max(8 * self._doubling, 4.0 / current))
+        if now - self._first_send >= lately:
+            recent = sum(1 for t in reversed(self._delivered) if t >= now - lately)
             rate = min(rate, START_RATE + 2.0 * recent / lately)
+            self._ramp = min(self._ramp, rate)
         return None if rate > UNPACED else rate
 
     def _refill(self, now: float) -> None:
@@ -146,15 +170,21 @@ class Pacer:
     # --- what the server said ----------------------------------------------------------------
 
     def announced(self, policy: float | None, now: float) -> None:
-        """A response's rate-limit headers announce ``policy`` requests per second."""
-        if policy is None or policy == self._policy:
+        """A response's rate-limit headers announce ``policy`` requests per second: a cap,
+        clamped to [POLICY_FLOOR, UNPACED], that only ever lowers the rate."""
+        if policy is None or not math.isfinite(policy):
+            return
+        policy = min(max(policy, POLICY_FLOOR), UNPACED)
+        if policy == self._policy:
             return
         self._policy = policy
         if self.rate is None or self.rate > policy:
             self._set_rate(policy, now)
 
-    def delivered(self, now: float) -> None:
-        """A request succeeded."""
+    def delivered(self, now: float, sent_at: float | None = None) -> None:
+        """A request sent at ``sent_at`` succeeded ``now``."""
+        if sent_at is not None and now > sent_at:
+            self._doubling = max(MIN_DOUBLING, min(self._doubling, now - sent_at))
         self._delivered.append(now)
         self._forget(now)
         if self.decreases == 0:
@@ -185,7 +215,7 @@ class Pacer:
             # server's bucket absorbed the overshoot), and what was delivered per second
             # until the pause asked for ends (too low while the ramp was still climbing;
             # right for a window that let a burst through). Take their geometric middle.
-            ramp = self._startup_rate(sent_at)
+            ramp = self.rate  # the ramp's rate when that request left, near enough
             span = (now - self._first_send) + max(asked or 0.0, 0.0)
             delivered = len(self._delivered) / span if span > 0 else math.inf
             upper = math.inf if ramp is None else ramp / 1.414
@@ -205,6 +235,8 @@ class Pacer:
             self._saturated_since = now
         if self.rate is not None:
             estimate = min(estimate, self.rate)
+        if not math.isfinite(estimate):  # unpaced, and nothing measured: twice what came back
+            estimate = max(2.0 * len(self._delivered) / WINDOW, START_RATE)
         if now - self._peak_at <= PEAK_MEMORY:
             estimate = max(estimate, self._peak)
         self._estimate = max(estimate, MIN_RATE)

@@ -21,7 +21,6 @@ an object key that spells a secret: it becomes ``***`` (``***#2``, ... if severa
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import json
 import logging
@@ -47,16 +46,39 @@ def _secret_name(name: object) -> bool:
 
 SNIPPET_LIMIT = 200
 MIN_SECRET_LENGTH = 8
+CUT_KEY_CHARS = 4
 # Parsed JSON deeper than this is treated as not JSON: every walker here stays far from
 # Python's recursion limit, and no real API response nests this deep.
 MAX_JSON_DEPTH = 64
 
 
+@functools.cache
+def spec_names() -> frozenset[str]:
+    """The field names of the generated models: the API's own vocabulary, never an echo."""
+    import attrs
+
+    from puretalk_ai_openapi import models
+
+    names: set[str] = set()
+    for name in getattr(models, "__all__", ()):
+        model = getattr(models, name, None)
+        if isinstance(model, type) and attrs.has(model):
+            names |= {f.name for f in attrs.fields(model)}
+    names.discard("additional_properties")
+    return frozenset(names)
+
+
 def _forms(api_key: str) -> list[str]:
-    """Every way a text may spell the key: raw, JSON-escaped and percent-encoded."""
+    """Every way a text may spell the key: raw, JSON-escaped, HTML-escaped,
+    percent-encoded, and as Python shows its UTF-8 bytes (``b'cl\\xc3\\xa9'``, as
+    httpcore's DEBUG lines do)."""
+    import html
+
     escaped = json.dumps(api_key, ensure_ascii=False)[1:-1]
     ascii_escaped = json.dumps(api_key, ensure_ascii=True)[1:-1]
-    forms = {api_key, escaped, ascii_escaped}
+    forms = {api_key, escaped, ascii_escaped, html.escape(api_key)}
+    with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: refused at the door
+        forms.add(repr(api_key.encode("utf-8"))[2:-1])
     forms |= {form.replace("/", "\\/") for form in tuple(forms)}
     try:
         forms |= {quote(api_key, safe=""), quote_plus(api_key, safe="")}
@@ -178,7 +200,7 @@ class Secrets:
                 shown = (
                     REDACTED if is_secret_name(str(k)) and v is not None else self.redact_json(v)
                 )
-                name = self.redact(k) if isinstance(k, str) else k
+                name = self.redact(k) if isinstance(k, str) and k not in spec_names() else k
                 if name != k:  # a key echoed as an object key: masked, kept distinct
                     base, n = name, 2
                     while name in value or name in masked:
@@ -188,26 +210,33 @@ class Secrets:
         return value
 
     def mask_echoes(self, value: Any, depth: int = 0) -> Any:
-        """Parsed JSON with the secrets masked wherever a server echoed them, except in
-        secret-named fields (``data.api_key`` is where the key belongs). The same object
-        when nothing was echoed: the common case costs one substring check per string."""
-        if not self._values or depth > MAX_JSON_DEPTH:
+        """Parsed JSON with the secrets (this call's, and every key its client and batch
+        hold) masked wherever a server echoed them, in values and in object keys, except
+        in secret-named fields (``data.api_key`` is where the key belongs) and in the
+        spec's own field names (a key that happens to spell ``app_name`` does not rename
+        the field). The same object when nothing was echoed."""
+        if depth > MAX_JSON_DEPTH or not (self._values or self._rings):
             return value
         if isinstance(value, str):
-            # JSON escapes are decoded by the parser: a plain echo is the raw key. A string
-            # with % or \\ may hold an encoded one: the full redaction decides.
-            if "%" in value or "\\" in value or any(k in value for k in self._values):
-                return self.redact(value)
-            return value
+            return self.redact(value)
         if isinstance(value, list):
             items = [self.mask_echoes(item, depth + 1) for item in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         if isinstance(value, dict):
-            masked = {
-                k: v if _secret_name(k) else self.mask_echoes(v, depth + 1)
-                for k, v in value.items()
-            }
-            return masked if any(masked[k] is not v for k, v in value.items()) else value
+            masked: dict[Any, Any] = {}
+            changed = False
+            for k, v in value.items():
+                shown = v if _secret_name(k) else self.mask_echoes(v, depth + 1)
+                name = k
+                if isinstance(k, str) and k not in spec_names():
+                    name = self.redact(k)
+                    if name != k:  # a key echoed as an object key: masked, kept distinct
+                        base, n = name, 2
+                        while name in value or name in masked:
+                            name, n = f"{base}#{n}", n + 1
+                changed = changed or shown is not v or name != k
+                masked[name] = shown
+            return masked if changed else value
         return value
 
     def redact_body(self, body: bytes) -> str:
@@ -215,7 +244,17 @@ class Secrets:
         parsed, ok = loads_bounded(body)
         if ok:
             return json.dumps(self.redact_json(parsed), ensure_ascii=False)
-        return self.redact(body.decode("utf-8", errors="replace"))
+        return self._cut_tail(self.redact(body.decode("utf-8", errors="replace")))
+
+    def _cut_tail(self, text: str) -> str:
+        """A body cut at the size cap may end inside a key: a tail of at least
+        ``CUT_KEY_CHARS`` characters that starts any form of a secret is masked too (a cut
+        key is still most of a key; fewer characters say next to nothing)."""
+        for form in self._all_forms() if self._values else ():
+            for size in range(min(len(form) - 1, len(text)), CUT_KEY_CHARS - 1, -1):
+                if text.endswith(form[:size]):
+                    return text[:-size] + REDACTED
+        return text
 
 
 def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -268,13 +307,18 @@ class KeyRing:
     keys: a new key costs its own forms once, never a rebuild of the others.
     """
 
-    __slots__ = ("__weakref__", "_index", "_keys", "_limit", "_lock")
+    __slots__ = ("__weakref__", "_index", "_keys", "_limit", "_lock", "_pinned")
 
-    def __init__(self, keys: Iterable[str] = (), limit: int | None = None) -> None:
+    def __init__(
+        self, keys: Iterable[str] = (), limit: int | None = None, pinned: Iterable[str] = ()
+    ) -> None:
         self._keys: dict[str, tuple[str, ...]] = {}  # key -> its forms, oldest first
         self._index: dict[str, dict[str, None]] = {}  # first chars of a form -> its keys
         self._limit = limit
+        self._pinned: set[str] = set()  # never evicted: the clients' caller keys
         self._lock = threading.Lock()  # update_many's worker threads add keys concurrently
+        for key in pinned:
+            self.pin(key)
         for key in keys:
             self.add(key)
         with _live_lock:
@@ -286,10 +330,18 @@ class KeyRing:
     def __reduce__(self) -> Any:
         raise TypeError("KeyRing cannot be pickled")
 
+    def pin(self, key: str) -> None:
+        """Hold `key` for as long as the ring lives: the limit never evicts it."""
+        self.add(key)
+        with self._lock:
+            if key in self._keys:
+                self._pinned.add(key)
+
     def add(self, key: str, like: KeyRing | None = None) -> None:
         """Hold `key`; its forms are taken from `like` (a bulk run's ring) when it holds
-        them already, so a key of a run is not worked out twice on the hot path."""
-        if len(key) < MIN_SECRET_LENGTH or key in self._keys:
+        them already, so a key of a run is not worked out twice on the hot path. Past the
+        limit, the oldest key learnt goes; a pinned key never does."""
+        if not isinstance(key, str) or len(key) < MIN_SECRET_LENGTH or key in self._keys:
             return
         known = like._keys.get(key) if like is not None else None
         forms = known if known is not None else tuple(_forms(key))
@@ -297,8 +349,9 @@ class KeyRing:
             self._keys[key] = forms
             for form in forms:
                 self._index.setdefault(form[:MIN_SECRET_LENGTH], {})[key] = None
-            if self._limit is not None and len(self._keys) > self._limit:
-                self._forget(next(iter(self._keys)))
+            if self._limit is not None and len(self._keys) - len(self._pinned) > self._limit:
+                oldest = next(k for k in self._keys if k not in self._pinned)
+                self._forget(oldest)
 
     def _forget(self, key: str) -> None:
         for form in self._keys.pop(key):
@@ -315,6 +368,7 @@ class KeyRing:
         with self._lock:
             self._keys.clear()
             self._index.clear()
+            self._pinned.clear()
 
     def _candidates(self, text: str, found: dict[str, None]) -> None:
         index = self._index
@@ -336,11 +390,6 @@ class KeyRing:
         return Secrets(found).redact(text) if found else text
 
 
-# The ring of the bulk run this code runs in (set by update_many for its workers).
-run_ring: contextvars.ContextVar[KeyRing | None] = contextvars.ContextVar(
-    "puretalk_ai_run_ring", default=None
-)
-
 # The rings of the clients and bulk runs alive now: RedactingFilter masks what they hold.
 # Weak: a client that is gone takes its keys with it.
 _live_rings: weakref.WeakSet[KeyRing] = weakref.WeakSet()
@@ -350,6 +399,23 @@ _live_lock = threading.Lock()  # clients are made on one thread while another lo
 def live_rings() -> list[KeyRing]:
     with _live_lock:
         return list(_live_rings)
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message, whatever its arguments do: a filter never raises into the
+    application's logging call (logging itself never does)."""
+    with contextlib.suppress(Exception):
+        return record.getMessage()
+    # A format string its arguments do not fit: logging's own error path would print
+    # the arguments as they are, keys and all. Shown masked, unformatted.
+    try:
+        return f"{record.msg!s} (arguments that do not fit it: {record.args!r})"
+    except Exception:
+        try:
+            text = str(record.msg)
+        except Exception:
+            text = f"<unprintable {type(record.msg).__name__}>"
+        return f"{text} (<arguments that cannot be shown>)"
 
 
 class RedactingFilter(logging.Filter):
@@ -364,12 +430,7 @@ class RedactingFilter(logging.Filter):
         rings = live_rings()
         if not rings:
             return True
-        try:
-            message = record.getMessage()
-        except Exception:
-            # A format string its arguments do not fit: logging's own error path would
-            # print the arguments as they are, keys and all. Shown masked, unformatted.
-            message = f"{record.msg!s} (arguments that do not fit it: {record.args!r})"
+        message = _message(record)
 
         def redact(text: str) -> str:
             for ring in rings:
@@ -379,7 +440,10 @@ class RedactingFilter(logging.Filter):
         record.msg = redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            try:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            except Exception:
+                record.exc_text = "<a traceback that cannot be shown>"
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
             record.exc_info = None
@@ -422,12 +486,7 @@ def redacted_response(response: httpx.Response, secrets: Secrets) -> httpx.Respo
         headers=headers,
         content=body,
         request=redacted_request(_request_of(response), secrets),
-        extensions={
-            # the SDK's own markers (puretalk_ai.*: cut at the cap, body broken) and the version
-            k: v
-            for k, v in response.extensions.items()
-            if k == "http_version" or k.startswith("puretalk_ai.")
-        },
+        extensions={k: v for k, v in response.extensions.items() if k == "http_version"},
     )
     with contextlib.suppress(RuntimeError):  # a response that never finished
         copy.elapsed = response.elapsed

@@ -6,14 +6,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
-from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
-
-from ._config import ClientConfig, check_headers, merge_headers
+from ._config import ClientConfig, merge_headers
 from ._httpx import httpx
 from ._redaction import MaskedKey
 
-__all__ = ["check_api_key", "check_integration_id", "request_parts", "update_request_parts"]
+__all__ = ["RequestParts", "check_api_key", "check_integration_id", "request_parts"]
 
 # Integration ids are UUIDs (36 characters); this leaves room for any other form while
 # keeping the URL far below httpx's limit.
@@ -75,9 +72,12 @@ def request_parts(
     url = join_url(config.url, kwargs["url"], query)
     if "json" in kwargs:
         # As httpx encodes json=: compact, UTF-8, no NaN.
-        content = json.dumps(
-            kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
+        try:
+            content = json.dumps(
+                kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except UnicodeEncodeError:  # its message would quote the text around the character
+            raise ValueError("the request body is not valid Unicode (a lone surrogate)") from None
     elif kwargs.get("data") is not None or kwargs.get("files") is not None:
         # A form or multipart body, encoded by httpx exactly as the generated client's own
         # httpx call would encode it (the multipart boundary comes with its content type).
@@ -93,40 +93,8 @@ def request_parts(
 
 
 def join_url(base: httpx.URL, path: str, query: str | None = None) -> httpx.URL:
-    """The base URL with a generated path (and query) appended, without parsing again.
-
-    httpx (frozen at 0.28) validates every character of a URL string it parses, which is
-    a third of this SDK's own cost per call. The base was parsed once; the generated path
-    is already percent-encoded ASCII, so the parsed reference is extended directly.
-    """
-    if (
-        not (path.isascii() and path.isprintable() and (query is None or query.isascii()))
-        or "/." in path
-    ):
-        return httpx.URL(str(base) + path + (f"?{query}" if query else ""))
-    # httpx's reference is a NamedTuple: _replace extends it without parsing again (its
-    # own copy_with parses the whole URL anew). No dot segments, all percent-encoded.
-    reference = base._uri_reference
-    url = httpx.URL.__new__(httpx.URL)
-    url._uri_reference = reference._replace(path=reference.path + path, query=query)
-    return url
-
-
-def update_request_parts(
-    config: ClientConfig,
-    integration_id: str,
-    key: MaskedKey,
-    extra_headers: Mapping[str, str] | None,
-) -> RequestParts:
-    """The update request. Checks the id, the key and the headers before anything else; the
-    path and body come from the generated endpoint, so the id is exactly one percent-encoded
-    segment. The key is read through its masked carrier: no frame here holds it raw.
-    """
-    check_integration_id(integration_id)
-    check_api_key(key)
-    checked = check_headers(extra_headers, "extra_headers")
-    body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=key.api_key))
-    return request_parts(config, _get_kwargs(integration_id, body=body), checked)
+    """The base URL with a generated (percent-encoded) path and query appended."""
+    return httpx.URL(str(base) + path + (f"?{query}" if query else ""))
 
 
 class RequestParts:

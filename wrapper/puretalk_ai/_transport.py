@@ -34,7 +34,7 @@ from typing import Any, Literal
 from ._exceptions import PuretalkError
 from ._httpx import aiohttp_transport, httpx
 from ._request import RequestParts
-from ._response import BROKEN, TRUNCATED
+from ._response import Received
 
 __all__ = ["AsyncSender", "BodyReader", "SyncSender"]
 
@@ -293,20 +293,17 @@ def _complete(
     reader: BodyReader,
     request: httpx.Request,
     started: float,
-) -> httpx.Response:
-    """The response as the rest of the SDK sees it: complete, with its request.
+) -> Received:
+    """The response as the rest of the SDK sees it: complete, with its request, and what
+    the reader found (cut at the cap, broken).
 
     The decoded body is stored as httpx's own ``read()`` stores it (decoded ``content``,
     headers as received), on the response the transport returned: no second object.
     """
     response._content = reader.body()
-    if reader.truncated:
-        response.extensions[TRUNCATED] = True
-    if reader.broken:
-        response.extensions[BROKEN] = reader.broken
     response.request = request
     response.elapsed = datetime.timedelta(seconds=time.monotonic() - started)
-    return response
+    return Received(response, truncated=reader.truncated, broken=reader.broken)
 
 
 # --- bytes no request asked for ------------------------------------------------------------------
@@ -446,7 +443,7 @@ class SyncSender(_Sender):
 
     def send(
         self, parts: RequestParts, timeout: httpx.Timeout, wall: float | None
-    ) -> httpx.Response | Exception:
+    ) -> Received | Exception:
         """The complete response, or the exception that stood for it (returned, not raised)."""
         request = self.build(parts, timeout)
         started = time.monotonic()
@@ -545,7 +542,7 @@ class AsyncSender(_Sender):
 
     async def send(
         self, parts: RequestParts, timeout: httpx.Timeout, wall: float | None
-    ) -> httpx.Response | Exception:
+    ) -> Received | Exception:
         request = self.build(parts, timeout)
         started = time.monotonic()
         deadline = None if wall is None else started + wall

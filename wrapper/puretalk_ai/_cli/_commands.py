@@ -38,9 +38,9 @@ from ._input import (
 from ._journal import Journal, JournalError, fingerprint, ids_digest, read_journal
 from ._report import (
     Progress,
-    _doomed_error,
     _interrupted_note,
     _note,
+    doomed,
     integration_json,
     printable,
     report,
@@ -171,10 +171,10 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
     if interrupted:
         _interrupted_note(args, results, journal_path)
         return EXIT_INTERRUPTED
-    doomed = _doomed_error(results)
-    if doomed is not None:
-        _note(f"stopped early: {type(doomed).__name__}: {doomed}")
-        return exit_code_for(doomed)
+    stopped = doomed(results, bulk_client.base_url)
+    if stopped is not None:
+        _note(stopped[1])
+        return exit_code_for(stopped[0])
     return code
 
 

@@ -59,16 +59,25 @@ def report(results: Sequence[UpdateResult], out: TextIO) -> int:
     return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
 
 
-def _doomed_error(results: Sequence[UpdateResult]) -> BaseException | None:
-    """The error that stopped a doomed batch (the caller key refused, the server down):
-    nothing succeeded, the rest was not sent, and the failures are all of that kind."""
-    if any(r.ok for r in results) or not any(r.state == "not_sent" for r in results):
+def doomed(results: Sequence[UpdateResult], base_url: str) -> tuple[BaseException, str] | None:
+    """The error of a doomed batch and the one line that says why, or None: nothing
+    succeeded, and every failure is a refused caller key or an unreachable server (one
+    rule whatever the batch's size), or the batch stopped on a base URL answering 404."""
+    if not results or any(r.ok for r in results):
         return None
-    doomed = (errors.AuthenticationError, errors.PermissionDeniedError, errors.APIConnectionError)
-    failures = [r.error for r in results if r.state == "failed"]
-    if failures and all(isinstance(e, doomed) for e in failures):
-        return failures[-1]
-    return None
+    failures = [r.error for r in results if r.state == "failed" and r.error is not None]
+    # The batch's stop reason: on the ids it kept from being sent, or from a retry.
+    reasons = [r.reason for r in results if r.state in ("not_sent", "failed") and r.reason]
+    stopped = reasons[0] if reasons else None
+    walls = (errors.AuthenticationError, errors.PermissionDeniedError, errors.APIConnectionError)
+    if (failures and all(isinstance(e, walls) for e in failures)) or (
+        stopped and failures and all(isinstance(e, errors.NotFoundError) for e in failures)
+    ):
+        error = failures[-1]
+    else:
+        return None
+    why = stopped or f"{base_url}: every update failed"
+    return error, f"stopped early: {why}; last error: {type(error).__name__}: {error}"
 
 
 def _note(text: str) -> None:

@@ -1,32 +1,48 @@
-"""``client.integrations``: update one integration's stored API key."""
+"""``client.integrations``: update one integration's stored API key, or many.
+
+``update`` is the generated ``update_integration`` operation through the client's one
+request method, with the integration's result checks; every item of ``update_many`` is
+that same call, sharing a ``_bulk.Batch`` gate. The sync and async drivers below only
+carry the batch out: worker threads, or anyio tasks.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import inspect
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from puretalk_ai_openapi.models import Integration
+from puretalk_ai_openapi.api.integrations import update_integration
+from puretalk_ai_openapi.models import (
+    Integration,
+    UpdateIntegrationBody,
+    UpdateIntegrationBodyData,
+)
 
 from .._bulk import (
     DEFAULT_CONCURRENCY,
+    Batch,
     BulkItem,
-    BulkRunner,
+    ItemGate,
     ResultCallback,
     StartCallback,
+    UpdateNotOk,
     UpdateResult,
     Updates,
     attach_results,
+    check_batch_options,
     plan_updates,
 )
-from .._config import NOT_GIVEN, ClientConfig, NotGiven, TimeoutTypes
+from .._call import Gate
+from .._config import NOT_GIVEN, NotGiven, TimeoutTypes, check_max_retries
 from .._exceptions import PuretalkError
-from .._redaction import KeyRing, MaskedKey, run_ring
-from .._request import RequestParts, update_request_parts
-from .._response import RawResponse, UpdateParser
+from .._operation import Endpoint, endpoint
+from .._redaction import KeyRing, MaskedKey
+from .._request import check_api_key, check_integration_id
+from .._response import RawResponse
 
 if TYPE_CHECKING:
     from .._client import AsyncPuretalk, Puretalk
@@ -39,13 +55,66 @@ def _update_endpoint(
     integration_id: str,
     key: MaskedKey,
     extra_headers: Mapping[str, str] | None,
-) -> tuple[Callable[[ClientConfig], RequestParts], UpdateParser]:
-    """The update endpoint, for either shell's ``_request``: its request and its parser."""
+) -> Endpoint:
+    """The update as an endpoint: the generated operation, checked before anything else
+    (the id, then the key, then the headers), returning the checked integration. The key
+    is read through its masked carrier: no frame here holds it raw."""
+    check_integration_id(integration_id)
+    check_api_key(key)
+    return endpoint(
+        update_integration.sync_detailed,
+        (integration_id,),
+        {"body": UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=key.api_key))},
+        strict=client.strict_response_validation,
+        extra_headers=extra_headers,
+        results_only=True,
+    )
 
-    def parts(config: ClientConfig) -> RequestParts:
-        return update_request_parts(config, integration_id, key, extra_headers)
 
-    return parts, UpdateParser(integration_id, client.strict_response_validation)
+def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
+    return client.max_retries if max_retries is None else check_max_retries(max_retries)
+
+
+def _item_endpoint(client: Puretalk | AsyncPuretalk, item: BulkItem) -> Endpoint:
+    """An item's update; a bad id or key fails that item alone, naming its position."""
+    try:
+        return _update_endpoint(client, item.integration_id, item.key, None)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"updates[{item.index}]: {exc}") from None
+
+
+@contextlib.contextmanager
+def _run_keys() -> Iterator[KeyRing]:
+    """The ring of every key of the run (each added as its item starts, before it can be
+    echoed): masked in every item's returned data and errors, and by RedactingFilter,
+    until the run ends (none ages out)."""
+    ring = KeyRing()
+    try:
+        yield ring
+    finally:
+        ring.close()
+
+
+@contextlib.contextmanager
+def _safety_net(planned: list[BulkItem], batch: list[Batch]) -> Iterator[None]:
+    """Ctrl-C (or any exception) from the first moment carries every id's state: during
+    planning, the ids planned so far are not_sent."""
+    try:
+        yield
+    except (TypeError, ValueError):
+        raise  # the input refused as a whole: nothing was planned to be sent
+    except BaseException as exc:
+        if batch:
+            raise
+        results: list[UpdateResult] = [
+            UpdateNotOk(i.integration_id, "not_sent", reason="interrupted while planning")
+            for i in planned
+        ]
+        raise attach_results(exc, results) from None
+
+
+def _batch(client: Puretalk | AsyncPuretalk, items: list[BulkItem], concurrency: int) -> Batch:
+    return Batch(items, concurrency, target=client.base_url, policy=client.retry_policy)
 
 
 class Integrations:
@@ -88,69 +157,88 @@ class Integrations:
         """Update many integrations, at most `concurrency` at a time (worker threads).
 
         `updates` maps id -> new key, or is an iterable of (id, new key) pairs. Returns one
-        UpdateResult per id, in input order. A failed update never stops the others; the
-        batch paces itself at the rate the server allows (learnt from its 429s), pauses as
-        a whole when the server asks, and waits out every 429 whose pause is within 60 s
-        without using up `max_retries`. It stops early when the caller key is refused
-        before any success, or the server cannot be reached 10 times in a row.
-        `on_start(id)` is called just before each update is sent (if it raises, that update
-        is not sent and the batch stops) and `on_result(result)` as each finishes (from
-        worker threads). Any exception that escapes (Ctrl-C, or one raised by a callback)
-        carries every id's state in ``.update_results``.
+        UpdateResult per id, in input order. Each update is the call ``update`` makes
+        (retries, ``total_timeout`` per update, typed errors, redaction); a failed update
+        never stops the others. The batch paces itself at the rate the server allows
+        (learnt from its 429s), pauses as a whole when the server asks, and stops early
+        when it is doomed (see the README). A bad id or key fails that update alone.
+        `on_start(id)` is called just before each update is first sent (if it raises,
+        that update is not sent and the batch stops) and `on_result(result)` as each
+        finishes (from worker threads). Any exception that escapes (Ctrl-C, or one raised
+        by a callback) carries every id's state in ``.update_results``.
         """
-        planned = plan_updates(
-            updates,
-            concurrency,
-            _retries(self._client, max_retries),
-            self._client.base_url,
-            self._client.retry_policy,
-        )
-        del updates  # the keys live on only inside MaskedKey objects
-        if isinstance(planned, Exception):
-            raise planned
+        planned: list[BulkItem] = []
+        made: list[Batch] = []
+        with _safety_net(planned, made), _run_keys() as ring:
+            retries = _retries(self._client, max_retries)
+            check_batch_options(concurrency)
+            items = plan_updates(updates, planned)
+            del updates  # the keys live on only inside MaskedKey objects
+            if isinstance(items, Exception):
+                raise items
+            batch = _batch(self._client, items, concurrency)
+            made.append(batch)
+            raw = self.with_raw_response
 
-        def call(item: BulkItem) -> RawResponse[Integration]:
-            return self.with_raw_response._update(item.integration_id, item.key, timeout, 0, None)
+            def call(item: BulkItem, gate: Gate, sleep: Callable[[float], None]) -> Any:
+                ring.add(item.key.api_key)
+                return raw._client._request(
+                    _item_endpoint(raw._client, item),
+                    timeout=timeout,
+                    max_retries=retries,
+                    run_keys=ring,
+                    gate=gate,
+                    sleep=sleep,
+                )
 
-        with _run_keys(planned):
-            return _drive_sync(planned, call, on_start, on_result)
-
-
-@contextlib.contextmanager
-def _run_keys(runner: BulkRunner) -> Iterator[None]:
-    """Every key of the run masked, in the run's errors and by RedactingFilter, until the
-    run ends (none ages out)."""
-    ring = KeyRing(item.key.api_key for item in runner.items)
-    token = run_ring.set(ring)  # the workers' errors are redacted with every key of the run
-    try:
-        yield
-    finally:
-        run_ring.reset(token)
-        ring.close()
+            return _drive_sync(batch, call, on_start, on_result)
 
 
-def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
-    return client.max_retries if max_retries is None else max_retries
+class _LockedGate:
+    """An item's gate for a worker thread: every use under the batch's lock, and a stop
+    wakes every sleeping worker."""
+
+    __slots__ = ("free_retries", "gate", "lock")
+
+    def __init__(self, gate: ItemGate, lock: threading.Condition) -> None:
+        self.gate = gate
+        self.lock = lock
+        self.free_retries = gate.free_retries
+
+    def admit(self, now: float) -> float | str | None:
+        with self.lock:
+            return self.gate.admit(now)
+
+    def answered(self, *outcome: Any) -> None:
+        with self.lock:
+            self.gate.answered(*outcome)
+            if self.gate.batch.stop_reason is not None:
+                self.lock.notify_all()
 
 
 def _drive_sync(
-    runner: BulkRunner,
-    call: Callable[[BulkItem], RawResponse[Integration]],
+    batch: Batch,
+    call: Callable[[BulkItem, Gate, Callable[[float], None]], RawResponse[Integration]],
     on_start: StartCallback | None,
     on_result: ResultCallback | None,
 ) -> list[UpdateResult]:
-    """Daemon worker threads carry out the runner's decisions; the main thread waits, so
+    """Daemon worker threads each run one update at a time; the main thread waits, so
     Ctrl-C reaches it, and a second Ctrl-C only stops the waiting."""
-    import threading
-
     lock = threading.Condition()
+
+    def sleep(seconds: float) -> None:
+        """The flow's waits (pacing, a pause, a backoff): cut short only by a stop."""
+        end = time.monotonic() + seconds
+        with lock:
+            while batch.stop_reason is None and (left := end - time.monotonic()) > 0:
+                lock.wait(left)
 
     def callback(function: Callable[[Any], Any], argument: Any) -> bool:
         try:
             function(argument)
         except Exception as exc:
             with lock:
-                runner.callback_raised(exc)
+                batch.callback_raised(exc)
                 lock.notify_all()
             return False
         return True
@@ -158,35 +246,25 @@ def _drive_sync(
     def worker() -> None:
         while True:
             with lock:
-                step = runner.next(time.monotonic())
-                while isinstance(step, float):
-                    lock.wait(step)
-                    step = runner.next(time.monotonic())
-            if step is None:
+                item = batch.take()
+            if item is None:
                 return
-            if on_start is not None and not callback(on_start, step.integration_id):
+            if on_start is not None and not callback(on_start, item.integration_id):
                 with lock:  # its on_start raised (a journal that cannot write): not sent
-                    runner.withdraw(step)
+                    batch.withdraw(item)
                 continue
             try:
-                outcome: Any = call(step)
+                outcome: Any = call(item, _LockedGate(batch.gate(item), lock), sleep)
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             with lock:
-                result = runner.finish(step, outcome, time.monotonic())
-                lock.notify_all()
-            if result is not None and on_result is not None:
+                result = batch.finish(item, outcome)
+            if on_result is not None:
                 callback(on_result, result)
 
-    # Each thread runs in a copy of this context: the run's key ring comes along.
     workers = [
-        threading.Thread(
-            target=contextvars.copy_context().run,
-            args=(worker,),
-            name=f"puretalk-bulk-{n}",
-            daemon=True,
-        )
-        for n in range(runner.workers)
+        threading.Thread(target=worker, name=f"puretalk-bulk-{n}", daemon=True)
+        for n in range(batch.workers)
     ]
     started: list[threading.Thread] = []
     try:
@@ -199,24 +277,24 @@ def _drive_sync(
                 if started:
                     break  # fewer workers, same batch
                 with lock:
-                    runner.stop("no worker thread could be started")
+                    batch.stop("no worker thread could be started")
                 raise attach_results(
                     PuretalkError(f"update_many could not start a worker thread ({exc})"),
-                    runner.results(),
+                    batch.results(),
                 ) from None
             started.append(thread)
         _join(started)
     except KeyboardInterrupt as interrupt:
         with lock:
-            runner.stop("interrupted")
+            batch.stop("interrupted")
             lock.notify_all()
         # In-flight updates end within their own deadline; a second Ctrl-C stops the
         # waiting, and what is still in flight is then unknown.
         with contextlib.suppress(KeyboardInterrupt):
             _join(started)
         with lock:
-            raise attach_results(interrupt, runner.results()) from None
-    return runner.outcome()
+            raise attach_results(interrupt, batch.results()) from None
+    return batch.outcome()
 
 
 def _join(threads: list[Any]) -> None:
@@ -253,8 +331,7 @@ class IntegrationsWithRawResponse:
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
         return self._client._request(
-            *_update_endpoint(self._client, integration_id, key, extra_headers),
-            secrets=(key,),
+            _update_endpoint(self._client, integration_id, key, extra_headers),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -306,45 +383,76 @@ class AsyncIntegrations:
         stops it at once: what was in flight is ``unknown``, and the error carries
         ``.update_results``.
         """
-        planned = plan_updates(
-            updates,
-            concurrency,
-            _retries(self._client, max_retries),
-            self._client.base_url,
-            self._client.retry_policy,
-        )
-        del updates
-        if isinstance(planned, Exception):
-            raise planned
+        planned: list[BulkItem] = []
+        made: list[Batch] = []
+        with _safety_net(planned, made), _run_keys() as ring:
+            retries = _retries(self._client, max_retries)
+            check_batch_options(concurrency)
+            items = plan_updates(updates, planned)
+            del updates  # the keys live on only inside MaskedKey objects
+            if isinstance(items, Exception):
+                raise items
+            batch = _batch(self._client, items, concurrency)
+            made.append(batch)
+            client = self._client
 
-        async def call(item: BulkItem) -> RawResponse[Integration]:
-            return await self.with_raw_response._update(
-                item.integration_id, item.key, timeout, 0, None
-            )
+            async def call(
+                item: BulkItem, gate: Gate, sleep: Callable[[float], Awaitable[None]]
+            ) -> Any:
+                ring.add(item.key.api_key)
+                return await client._request(
+                    _item_endpoint(client, item),
+                    timeout=timeout,
+                    max_retries=retries,
+                    run_keys=ring,
+                    gate=gate,
+                    sleep=sleep,
+                )
 
-        with _run_keys(planned):
-            return await _drive_async(planned, call, on_start, on_result)
+            return await _drive_async(batch, call, on_start, on_result)
+
+
+class _WatchedGate:
+    """An item's gate for an async worker: a stop wakes every sleeping worker."""
+
+    __slots__ = ("free_retries", "gate", "stopped")
+
+    def __init__(self, gate: ItemGate, stopped: Callable[[], None]) -> None:
+        self.gate = gate
+        self.stopped = stopped
+        self.free_retries = gate.free_retries
+
+    def admit(self, now: float) -> float | str | None:
+        return self.gate.admit(now)
+
+    def answered(self, *outcome: Any) -> None:
+        self.gate.answered(*outcome)
+        if self.gate.batch.stop_reason is not None:
+            self.stopped()
 
 
 async def _drive_async(
-    runner: BulkRunner,
-    call: Callable[[BulkItem], Awaitable[RawResponse[Integration]]],
+    batch: Batch,
+    call: Callable[[BulkItem, Gate, Callable[[float], Awaitable[None]]], Awaitable[Any]],
     on_start: StartCallback | None,
     on_result: ResultCallback | None,
 ) -> list[UpdateResult]:
     # anyio, as httpx itself: the same driver runs under asyncio and trio.
     import anyio
 
-    wake = anyio.Event()  # set (and replaced) whenever an update ends or a callback raises
+    stop = anyio.Event()  # set once the batch stops: sleeping workers wake
 
-    def rouse() -> None:
-        nonlocal wake
-        wake.set()
-        wake = anyio.Event()
+    def stopped() -> None:
+        stop.set()
+
+    async def sleep(seconds: float) -> None:
+        """The flow's waits (pacing, a pause, a backoff): cut short only by a stop."""
+        with anyio.move_on_after(seconds):
+            await stop.wait()
 
     def raised(exc: Exception) -> None:
-        runner.callback_raised(exc)
-        rouse()
+        batch.callback_raised(exc)
+        stopped()
 
     def callback(function: Callable[[Any], Any], argument: Any) -> None:
         try:
@@ -365,39 +473,30 @@ async def _drive_async(
         return True
 
     async def worker() -> None:
-        while True:
-            step = runner.next(time.monotonic())
-            if step is None:
-                return
-            if isinstance(step, float):
-                event = wake
-                with anyio.move_on_after(step):
-                    await event.wait()
-                continue
-            if on_start is not None and not await started(step.integration_id):
-                runner.withdraw(step)  # its on_start raised: this update is not sent
+        while (item := batch.take()) is not None:
+            if on_start is not None and not await started(item.integration_id):
+                batch.withdraw(item)  # its on_start raised: this update is not sent
                 continue
             try:
-                outcome: Any = await call(step)
+                outcome: Any = await call(item, _WatchedGate(batch.gate(item), stopped), sleep)
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
-            result = runner.finish(step, outcome, time.monotonic())
-            rouse()
-            if result is not None and on_result is not None:
+            result = batch.finish(item, outcome)
+            if on_result is not None:
                 callback(on_result, result)
 
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(runner.workers):
+            for _ in range(batch.workers):
                 group.start_soon(worker)
     except BaseException as exc:  # a cancellation (or KeyboardInterrupt) stays itself
         # task.cancel("interrupted") (the CLI's Ctrl-C) names its reason; else "cancelled".
         said = (
             exc.args[0] if exc.args and isinstance(exc, anyio.get_cancelled_exc_class()) else None
         )
-        runner.stop(said if isinstance(said, str) else "cancelled")
-        raise attach_results(exc, runner.results()) from None
-    return runner.outcome()
+        batch.stop(said if isinstance(said, str) else "cancelled")
+        raise attach_results(exc, batch.results()) from None
+    return batch.outcome()
 
 
 class AsyncIntegrationsWithRawResponse:
@@ -428,8 +527,7 @@ class AsyncIntegrationsWithRawResponse:
         extra_headers: Mapping[str, str] | None,
     ) -> RawResponse[Integration]:
         return await self._client._request(
-            *_update_endpoint(self._client, integration_id, key, extra_headers),
-            secrets=(key,),
+            _update_endpoint(self._client, integration_id, key, extra_headers),
             timeout=timeout,
             max_retries=max_retries,
         )
