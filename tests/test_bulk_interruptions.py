@@ -254,3 +254,38 @@ def test_fewer_worker_threads_than_asked_still_finish_the_batch(
     client = fake.client()
     results = client.integrations.update_many(new_keys(IDS), concurrency=8)
     assert [r.state for r in results] == ["ok"] * len(IDS)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_ctrl_c_while_the_batch_is_planned_carries_every_planned_id(kind: str) -> None:
+    """Planning (the input read, each id checked) is inside the safety net: Ctrl-C there
+    carries .update_results, every id read so far not_sent (0.5.0 raised a bare
+    KeyboardInterrupt 1 s into a 150,000-id batch)."""
+    fake = fake_with(IDS)
+
+    def updates() -> Any:
+        for n, integration_id in enumerate(IDS):
+            if n == 25:
+                raise KeyboardInterrupt
+            yield integration_id, f"new-key-{n:06d}"
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run(kind, fake, updates())
+    results = caught.value.update_results  # type: ignore[attr-defined]
+    assert [r.integration_id for r in results] == IDS[:25]
+    assert {r.state for r in results} == {"not_sent"}
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_bad_key_type_fails_that_item_alone_naming_its_position(kind: str) -> None:
+    fake = fake_with(IDS[:4])
+    updates: list[Any] = [(IDS[0], "new-key-000000"), (IDS[1], 123), (IDS[2], None), (IDS[3], "")]
+    results = run(kind, fake, updates)
+    assert [r.state for r in results] == ["ok", "failed", "failed", "failed"]
+    assert isinstance(results[1].error, TypeError)
+    assert "updates[1]: api_key must be a str, not int" in str(results[1].error)
+    assert "updates[2]: api_key must be a str, not NoneType" in str(results[2].error)
+    assert isinstance(results[3].error, ValueError)
+    assert "updates[3]: api_key must not be empty" in str(results[3].error)
+    assert len(fake.requests) == 1

@@ -196,26 +196,38 @@ def test_update_many_with_a_wrong_caller_key_stops_at_the_first_answer(
     summary = result.stdout.splitlines()[-1]
     assert summary == f"0 ok, {sent} failed, 0 unknown, {60 - sent} not_sent"
     assert "check the caller key" in result.stdout
-    assert "stopped early: AuthenticationError" in result.stderr
+    assert f"stopped early: {server.base_url} refused the caller key" in result.stderr
+    assert "last error: AuthenticationError" in result.stderr
     assert "wrong" not in result.stdout + result.stderr
 
 
-def test_update_many_with_the_server_down_stops_after_ten_failures(tmp_path: Path) -> None:
+@pytest.mark.parametrize("count", [5, 60])
+def test_update_many_with_the_server_down_stops_early_whatever_its_size(
+    tmp_path: Path, count: int
+) -> None:
+    """One rule for 5 ids as for 60: exit 4, the "stopped early" note naming the base URL,
+    and no id whose connection was refused is unknown."""
     import socket
 
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    ids = [str(uuid.UUID(int=n + 8000)) for n in range(60)]
+    ids = [str(uuid.UUID(int=n + 8000)) for n in range(count)]
     rows = "".join(f"{i},new-key-{n:04d}\n" for n, i in enumerate(ids))
     path = write(tmp_path, "k.csv", "integration_id,api_key\n" + rows)
     base = f"http://127.0.0.1:{port}/api"
     result = run("integrations", "update-many", path, "--base-url", base, "--http", "httpx")
     assert result.returncode == EXIT_CODES[APIConnectionError] == 4
     assert f"{base} could not be reached: 10 connection failures in a row" in result.stdout
+    note = result.stderr.strip().splitlines()[-1]
+    assert note.startswith(f"puretalk-ai: stopped early: {base} could not be reached")
+    assert "last error: APIConnectionError" in note
     summary = result.stdout.splitlines()[-1]
-    assert summary.startswith("0 ok, ")
-    assert int(summary.split(", ")[3].split()[0]) >= 40  # not_sent
+    ok, failed, unknown, not_sent = (int(part.split()[0]) for part in summary.split(", "))
+    assert (ok, unknown) == (0, 0)
+    assert failed + not_sent == count
+    if count > 10:
+        assert not_sent >= count - 12
     assert CALLER_KEY not in result.stdout + result.stderr
 
 
@@ -382,3 +394,43 @@ def test_an_unexpected_error_exits_1_in_one_line_with_no_key(
     assert CALLER_KEY not in err
     assert NEW_KEY not in err
     assert len(fake.requests) == 1  # never retried
+
+
+def test_a_rate_limit_policy_too_slow_to_wait_for_stops_with_one_line_and_every_id(
+    tmp_path: Path,
+) -> None:
+    """RateLimit-Policy: 1;w=3600 (or any header value, see test_pacing): 0.5.0 sent one
+    id and then waited about an hour, with nothing printed."""
+    import http.server
+    import json as jsonlib
+
+    from tests.conftest import integration_json
+    from tests.helpers import serving
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PATCH(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            answer = integration_json(integration_id=self.path.rsplit("/", 1)[-1])
+            data = jsonlib.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("RateLimit-Policy", "1;w=3600")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    ids = [str(uuid.UUID(int=n + 9000)) for n in range(3)]
+    path = write(
+        tmp_path, "k.csv", "integration_id,api_key\n" + "".join(f"{i},k-{i}\n" for i in ids)
+    )
+    with serving(Slow) as base:
+        result = run("integrations", "update-many", path, "--base-url", base, "--concurrency", "1")
+    assert result.returncode == 25
+    assert result.stdout.splitlines()[-1] == "1 ok, 0 failed, 0 unknown, 2 not_sent"
+    (note,) = result.stderr.strip().splitlines()
+    assert note.startswith("puretalk-ai: stopped early: the server's rate-limit policy allows")

@@ -364,8 +364,52 @@ def test_resume_tolerates_a_last_line_cut_by_a_crash_but_not_a_bad_middle_one(
     lines = cut.read_text().splitlines(keepends=True)  # header, sending, ok, ...
     bad.write_text("".join([*lines[:2], "not json\n", *lines[2:]]))
     refused = run(*args, "--resume", str(bad))
-    assert refused.returncode == EXIT_USAGE
+    assert refused.returncode == EXIT_JOURNAL
     assert "bad.jsonl: line 3: not a journal entry" in one_line_error(refused)
+    # A line nested past any journal's depth, too long, or not UTF-8: the same one line.
+    for name, line in [
+        ("deep", "[" * 100_000 + "]" * 100_000),
+        ("long", '{"integration_id": "' + "x" * 100_000 + '"}'),
+        ("latin1", '{"integration_id": "caf\xe9"}'),
+    ]:
+        broken = tmp_path / f"{name}.jsonl"
+        raw = "".join([*lines[:2], line + "\n", *lines[2:]]).encode("utf-8", "surrogateescape")
+        broken.write_bytes(raw.replace(b"\xc3\xa9", b"\xe9"))
+        refused = run(*args, "--resume", str(broken))
+        assert refused.returncode == EXIT_JOURNAL, (name, refused.stderr)
+        assert f"{name}.jsonl: line 3: " in one_line_error(refused)
+
+
+def test_a_journal_that_is_not_a_regular_file_is_refused_without_blocking(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    keys = csv_file(tmp_path, [(IDS[0], f"{NEW_KEY}-0")])
+    fifo = tmp_path / "journal.fifo"
+    os.mkfifo(fifo)
+    base = ["integrations", "update-many", keys, "--base-url", server.base_url]
+    for option in ("--journal", "--resume"):
+        started = time.monotonic()
+        result = run(*base, option, str(fifo))  # 0.5.0 blocked forever in open()
+        assert time.monotonic() - started < 30
+        assert result.returncode == EXIT_JOURNAL
+        assert "is not a regular file" in one_line_error(result)
+    assert server.fake.requests == []
+
+
+def test_dry_run_refuses_what_the_run_would(tmp_path: Path) -> None:
+    """A JSONL key holding a lone surrogate, or a key that is not a string: refused by
+    --dry-run as by the run, by line, without the value."""
+    path = tmp_path / "keys.jsonl"
+    rows = [
+        {"integration_id": IDS[0], "api_key": "sk-lone-\udc80-surrogate"},
+        {"integration_id": IDS[1], "api_key": 123},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = run("integrations", "update-many", str(path), "--dry-run")
+    assert result.returncode == EXIT_USAGE
+    assert "line 1: api_key cannot be encoded as UTF-8 (a lone surrogate)" in result.stderr
+    assert "line 2: api_key must be a str, not int" in result.stderr
+    assert "surrogate-" not in result.stderr + result.stdout
 
 
 def test_resume_sends_a_new_key_for_an_id_the_journal_marks_ok_with_another(
@@ -436,10 +480,21 @@ def test_a_journal_that_cannot_be_written_stops_the_batch_before_that_send(
     server: FakeServer, tmp_path: Path
 ) -> None:
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS[:10])])
-    result = run(
-        "integrations", "update-many", keys, "--base-url", server.base_url,
-        "--journal", "/dev/full",
+    # A regular file that cannot grow (the process may write no byte to a file: a full
+    # disk, as the OS reports it: EFBIG; Python ignores the SIGXFSZ that comes with it).
+    import resource
+
+    def no_room() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    environment = {"PATH": os.environ.get("PATH", ""), "PURETALK_API_KEY": CALLER_KEY}
+    result = subprocess.run(
+        [CLI, "integrations", "update-many", keys, "--base-url", server.base_url,
+         "--journal", str(tmp_path / "full.jsonl")],
+        env=environment, capture_output=True, text=True, timeout=60, check=False,
+        preexec_fn=no_room,
     )  # fmt: skip
+    audit.SEEN.extend([result.stdout, result.stderr])
     assert result.returncode == EXIT_JOURNAL
     assert "Traceback" not in result.stderr
     assert "cannot write the journal" in result.stderr

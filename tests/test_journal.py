@@ -4,6 +4,8 @@ keys, and journals read in one streaming pass whatever their size."""
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
 import json
 import os
 import time
@@ -54,8 +56,21 @@ def test_one_fsync_serves_every_line_written_meanwhile(
 
 
 def test_a_failed_write_fails_every_waiter_and_writes_nothing_more(tmp_path: Path) -> None:
+    full = tmp_path / "full.jsonl"
+
+    class Full(io.StringIO):
+        """A journal file on a full disk: every write fails."""
+
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def fileno(self) -> int:
+            return 0
+
     async def go() -> list[Any]:
-        journal = Journal("/dev/full", "ids", None, ends_cut=False)
+        journal = Journal(str(full), "ids", None, ends_cut=False)
+        journal._file.close()
+        journal._file = Full()
         results = await asyncio.gather(
             *(journal.sending(i, "fp") for i in IDS[:5]), return_exceptions=True
         )
@@ -65,7 +80,8 @@ def test_a_failed_write_fails_every_waiter_and_writes_nothing_more(tmp_path: Pat
         return results
 
     results = asyncio.run(go())
-    assert all(isinstance(r, OSError) and "journal /dev/full" in str(r) for r in results)
+    assert all(isinstance(r, OSError) and f"journal {full}" in str(r) for r in results)
+    assert full.read_text() == ""  # nothing was written
 
 
 def test_fingerprints_are_keyed_by_salt_id_and_key_and_hide_the_key() -> None:

@@ -21,6 +21,7 @@ import pytest
 import puretalk_ai
 from puretalk_ai import AsyncPuretalk, Puretalk, RetryPolicy
 from puretalk_ai._bulk import RATE_LIMITED_RETRIES
+from puretalk_ai._transport import HttpBackend
 from puretalk_ai_openapi.api.integrations import update_integration
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 from tests.conftest import integration_json
@@ -146,7 +147,7 @@ def run_path(path: str, base_url: str, options: dict[str, Any], key: Any = NEW_K
             return client.integrations.update_many(updates, concurrency=concurrency)[0]
 
     async def asynchronous() -> Any:
-        backend = "aiohttp" if kind == "aiohttp" else "httpx"
+        backend: HttpBackend = "aiohttp" if kind == "aiohttp" else "httpx"
         async with AsyncPuretalk(**options, http_backend=backend) as client:
             if what == "update":
                 return await client.integrations.update(TARGET, api_key=key)
@@ -275,3 +276,60 @@ def test_a_key_that_is_not_a_str_is_a_type_error_naming_api_key(path: str, key: 
     assert isinstance(outcome, TypeError), outcome
     assert "api_key" in str(outcome)
     assert script.hits == 0
+
+
+def echoing_handler(seen_keys: list[str]) -> type[http.server.BaseHTTPRequestHandler]:
+    """Answers each update with the key of the update before it in app_name (a server that
+    mixes up its answers), and its own key in data.api_key."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PATCH(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            key = body["data"]["api_key"]
+            previous = seen_keys[-1] if seen_keys else "nothing yet"
+            seen_keys.append(key)
+            integration_id = self.path.rsplit("/", 1)[-1]
+            answer = integration_json(
+                api_key=key, integration_id=integration_id, app_name=f"was {previous}"
+            )
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_batch_masks_every_key_of_the_run_in_every_items_data(kind: str) -> None:
+    """Item B's success never shows item A's key (0.5.0 masked only B's own)."""
+    keys = [f"sk-run-key-{n:04d}-0123456789" for n in range(6)]
+    updates = list(zip(OTHERS[:6], keys, strict=True))
+    seen_keys: list[str] = []
+    with serving(echoing_handler(seen_keys)) as base_url:
+        options: dict[str, Any] = {"api_key": CALLER_KEY, "base_url": base_url}
+        if kind == "sync":
+            with Puretalk(**options) as client:
+                results = client.integrations.update_many(updates, concurrency=1)
+        else:
+
+            async def run() -> list[puretalk_ai.UpdateResult]:
+                async with AsyncPuretalk(**options) as client:
+                    return await client.integrations.update_many(updates, concurrency=1)
+
+            results = asyncio.run(run())
+    assert len(seen_keys) == 6
+    shown = [r.integration.app_name for r in results if isinstance(r, puretalk_ai.UpdateOk)]
+    assert shown == ["was nothing yet"] + ["was ***"] * 5
+    for result, key in zip(results, keys, strict=True):
+        assert isinstance(result, puretalk_ai.UpdateOk)
+        data = result.integration.data
+        assert isinstance(data, puretalk_ai.IntegrationData)
+        assert data.api_key == key  # where the key belongs, it stays

@@ -99,7 +99,7 @@ class UpdateNotOk:
     """An update of ``update_many`` that did not complete.
 
     ``state`` is ``"failed"`` (``error`` is set, with ``may_have_been_applied``; ``reason``
-    says when the batch stopped before a retry), ``"unknown"`` (it was sent, but the run
+    is the batch's stop reason when the batch stopped before the retry it was due), ``"unknown"`` (it was sent, but the run
     was interrupted before its outcome was seen, or a success did not name the integration
     (``reason`` says so): the new key may or may not be live) or ``"not_sent"``
     (``reason`` says why).
@@ -385,7 +385,7 @@ class Batch:
         elif isinstance(outcome, NotSent):
             result = UpdateNotOk(item.integration_id, "not_sent", reason=outcome.reason)
         else:
-            reason = f"not retried: the run stopped ({self.stop_reason})" if item.cut else None
+            reason = self.stop_reason if item.cut else None  # why it was not retried
             result = UpdateNotOk(item.integration_id, "failed", outcome, reason)
         return self._record(item, result)
 
@@ -410,8 +410,7 @@ class Batch:
                     why = f"in flight when the run stopped ({reason})"
                     result = UpdateNotOk(item.integration_id, "unknown", reason=why)
                 elif item.last_error is not None:  # answered, then stopped before its retry
-                    why = f"not retried: the run stopped ({reason})"
-                    result = UpdateNotOk(item.integration_id, "failed", item.last_error, why)
+                    result = UpdateNotOk(item.integration_id, "failed", item.last_error, reason)
                 elif item.input_error is not None:
                     result = UpdateNotOk(item.integration_id, "failed", item.input_error)
                 else:

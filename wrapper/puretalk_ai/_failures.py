@@ -37,34 +37,20 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _from_aiohttp(exc: BaseException) -> bool:
-    return type(exc).__module__.partition(".")[0] == "aiohttp"
-
-
 def failure_kind(exc: Exception) -> FailureKind:
-    """What a send that raised ``exc`` ran into, the same on every backend.
+    """What a send that raised ``exc`` ran into, the same on every backend (the aiohttp
+    transport's errors arrive mapped to httpx's classes, see ``_httpx``):
 
     - a certificate that failed verification (it will not verify on a retry either);
-    - a timeout: httpx's, or a real one under httpx-aiohttp, which maps *every* aiohttp
-      connection error (a dropped connection too) to ``ConnectTimeout``: its cause tells;
-    - a connection problem: any other httpx transport error, an OS or TLS error, an
-      aiohttp client error a transport let through;
+    - a timeout;
+    - a connection problem: any other httpx transport error, an OS or TLS error;
     - "other": anything else is not a transport failure but an internal error (a bug).
     """
-    for cause in _causes(exc):
-        if isinstance(cause, ssl.SSLCertVerificationError) or (
-            type(cause).__name__ == "ClientConnectorCertificateError"  # aiohttp's
-        ):
-            return "certificate"
+    if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _causes(exc)):
+        return "certificate"
     if isinstance(exc, httpx.TimeoutException):
-        mapped = exc.__cause__
-        from_aiohttp = mapped is not None and _from_aiohttp(mapped)
-        if from_aiohttp and not isinstance(mapped, TimeoutError):
-            return "connection"
         return "timeout"
-    if isinstance(exc, httpx.TransportError | OSError) or (
-        _from_aiohttp(exc) and any(c.__name__ == "ClientError" for c in type(exc).__mro__)
-    ):
+    if isinstance(exc, httpx.TransportError | OSError):
         return "connection"
     return "other"
 
@@ -76,21 +62,12 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, Connec
 def may_have_arrived(exc: Exception) -> bool:
     """Whether the request may have reached the server before ``exc``, a timeout or a
     connection failure, ended the attempt (a certificate failure never lets it through)."""
-    chain = list(_causes(exc))
-    for cause in chain:
-        if _from_aiohttp(cause):
-            # httpx-aiohttp's ConnectTimeout stands for any aiohttp error: its cause tells.
-            return type(cause).__name__ not in (
-                "ClientConnectorError", "ClientConnectorDNSError", "ConnectionTimeoutError",
-            )  # fmt: skip
-    return not any(isinstance(cause, _NOT_SENT) for cause in chain)
+    return not any(isinstance(cause, _NOT_SENT) for cause in _causes(exc))
 
 
 def certificate_problem(exc: Exception) -> str:
     """The verifier's own words (``self-signed certificate``), or a plain fallback."""
-    for cause in _causes(exc):
-        # aiohttp's error carries the ssl one as ``certificate_error``.
-        error = getattr(cause, "certificate_error", cause)
+    for error in _causes(exc):
         if isinstance(error, ssl.SSLCertVerificationError):
             why = getattr(error, "verify_message", None) or getattr(error, "reason", None)
             if why:

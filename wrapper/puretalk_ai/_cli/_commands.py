@@ -41,6 +41,7 @@ from ._report import (
     _interrupted_note,
     _note,
     doomed,
+    stop_reason,
     integration_json,
     printable,
     report,
@@ -83,7 +84,7 @@ def _resume_plan(
     try:
         journal = read_journal(args.resume)
     except JournalError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), EXIT_JOURNAL) from None
     if journal.ids is not None and journal.ids != input_ids:
         _note(
             f"resume: {args.resume} was written for another input file; only the ids it marks "
@@ -171,10 +172,13 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
     if interrupted:
         _interrupted_note(args, results, journal_path)
         return EXIT_INTERRUPTED
-    stopped = doomed(results, bulk_client.base_url)
-    if stopped is not None:
-        _note(stopped[1])
-        return exit_code_for(stopped[0])
+    wall = doomed(results, bulk_client.base_url)
+    if wall is not None:
+        _note(wall[1])
+        return exit_code_for(wall[0])
+    why = stop_reason(results)
+    if why is not None:  # the server's pause or policy, too long to wait: resume later
+        _note(f"stopped early: {why}")
     return code
 
 

@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 import attrs
 
+from .._redaction import MaskedKey
+from .._request import check_api_key
 from ._exit import (
     MAX_FILE_BYTES,
     MAX_LINE_CHARS,
@@ -24,10 +26,14 @@ from ._exit import (
 # --- reading keys and files -----------------------------------------------------------------
 
 
-def key_problem(api_key: str) -> str | None:
-    """Why a new key read from a file, stdin or the environment is refused (never echoed)."""
-    if not api_key:
-        return "is empty"
+def key_problem(api_key: object) -> str | None:
+    """Why a new key read from a file, stdin or the environment is refused (never echoed):
+    the SDK's own check first (what sending would refuse), then the CLI's."""
+    try:
+        check_api_key(MaskedKey(api_key))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        return str(exc).removeprefix("api_key ")
+    assert isinstance(api_key, str)
     if api_key != api_key.strip():
         return "has leading or trailing whitespace"
     if "\n" in api_key or "\r" in api_key:
@@ -167,7 +173,7 @@ def _row(number: int, integration_id: Any, api_key: Any, problems: list[str]) ->
             canonical = str(uuid.UUID(integration_id.strip()))
         except ValueError:
             problems.append(f"line {number}: integration_id is not a UUID (value not shown)")
-    if not isinstance(api_key, str) or not api_key:
+    if api_key is None or api_key == "":
         problems.append(f"line {number}: api_key is missing or empty")
         api_key = ""
     elif (problem := key_problem(api_key)) is not None:

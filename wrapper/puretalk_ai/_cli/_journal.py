@@ -20,11 +20,14 @@ import hmac
 import json
 import os
 import secrets
+import stat
 import uuid
 from collections.abc import Iterable
 from typing import IO, Any
 
 import attrs
+
+from .._redaction import loads_bounded
 
 __all__ = ["Journal", "JournalState", "fingerprint", "ids_digest", "read_journal"]
 
@@ -66,26 +69,53 @@ class JournalContents:
     ends_cut: bool  # the last line has no newline: a crash cut it
 
 
+# A journal line is a few hundred bytes; anything far longer is not one of ours.
+MAX_LINE_BYTES = 64 * 1024
+
+
+def _open_regular(path: str, flags: int) -> int:
+    """A descriptor of `path` if it is a regular file (or absent, when creating): never a
+    FIFO or device, which could block the run forever or take the record elsewhere.
+    Opened without blocking, then checked."""
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise JournalError(
+                f"journal {path} is a symbolic link; give the path of the file itself"
+            ) from None
+        if exc.errno == errno.ENXIO:  # a FIFO with no reader
+            raise JournalError(f"journal {path} is not a regular file") from None
+        raise JournalError(f"cannot open journal {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise JournalError(f"journal {path} is not a regular file")
+    return fd
+
+
 def read_journal(path: str) -> JournalContents:
     """Every id's last state, in one streaming pass (no size cap). A line cut short by a
     crash is ignored when it is the last one, or when the next run's header follows it
-    (that run ended it before appending); a bad line anywhere else is an error."""
+    (that run ended it before appending); a bad line anywhere else (not JSON, nested too
+    deep, too long, not UTF-8) is an error naming its line."""
     states: dict[str, JournalState] = {}
     salt: bytes | None = None
     ids: str | None = None
     ends_cut = False
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise JournalError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
-    with handle:
+    with open(_open_regular(path, os.O_RDONLY), "rb") as handle:
         pending: int | None = None  # a bad line's number: an error unless it is last
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
             ends_cut = not raw.endswith(b"\n")
+            if len(raw) > MAX_LINE_BYTES:
+                raise JournalError(f"{path}: line {number}: longer than {MAX_LINE_BYTES} bytes")
             if not raw.strip():
                 continue
+            entry, ok = loads_bounded(raw)
             try:
-                entry = json.loads(raw)
+                if not ok:
+                    raise ValueError
                 if entry.get("format") == FORMAT:
                     salt, ids = bytes.fromhex(entry["salt"]), entry.get("ids")
                     pending = None  # a crash cut the line before: a new run began here
@@ -114,15 +144,7 @@ def _open_exclusively(path: str) -> IO[str]:
     a journal is expected would send the record elsewhere), and locked, so a second run on
     the same journal is refused instead of interleaving its lines (POSIX; where there is no
     ``fcntl``, as on Windows, the lock is skipped)."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP or os.path.islink(path):
-            raise JournalError(
-                f"journal {path} is a symbolic link; give the path of the file itself"
-            ) from None
-        raise JournalError(f"cannot open journal {path}: {exc.strerror}") from None
+    fd = _open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         import fcntl
     except ImportError:  # Windows

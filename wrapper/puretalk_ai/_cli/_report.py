@@ -51,12 +51,21 @@ def report(results: Sequence[UpdateResult], out: TextIO) -> int:
         line = f"{result.state:<8} {result.integration_id}"
         if result.error is not None:
             line += f"  {type(result.error).__name__}: {result.error}"
+            if result.reason:  # the batch stopped before the retry it was due
+                line += f" (not retried: {result.reason})"
         elif result.reason:
             line += f"  {result.reason}"
         print(printable(line), file=out)
     print(", ".join(f"{n} {state}" for state, n in counts.items()), file=out)
     out.flush()
     return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
+
+
+def stop_reason(results: Sequence[UpdateResult]) -> str | None:
+    """Why the batch stopped early: the reason on the ids it kept from being sent, or from
+    the retry they were due; None when it ran to its end."""
+    reasons = [r.reason for r in results if r.state in ("not_sent", "failed") and r.reason]
+    return reasons[0] if reasons else None
 
 
 def doomed(results: Sequence[UpdateResult], base_url: str) -> tuple[BaseException, str] | None:
@@ -66,9 +75,7 @@ def doomed(results: Sequence[UpdateResult], base_url: str) -> tuple[BaseExceptio
     if not results or any(r.ok for r in results):
         return None
     failures = [r.error for r in results if r.state == "failed" and r.error is not None]
-    # The batch's stop reason: on the ids it kept from being sent, or from a retry.
-    reasons = [r.reason for r in results if r.state in ("not_sent", "failed") and r.reason]
-    stopped = reasons[0] if reasons else None
+    stopped = stop_reason(results)
     walls = (errors.AuthenticationError, errors.PermissionDeniedError, errors.APIConnectionError)
     if (failures and all(isinstance(e, walls) for e in failures)) or (
         stopped and failures and all(isinstance(e, errors.NotFoundError) for e in failures)

@@ -75,8 +75,10 @@ def _retries(client: Puretalk | AsyncPuretalk, max_retries: int | None) -> int:
     return client.max_retries if max_retries is None else check_max_retries(max_retries)
 
 
-def _item_endpoint(client: Puretalk | AsyncPuretalk, item: BulkItem) -> Endpoint:
-    """An item's update; a bad id or key fails that item alone, naming its position."""
+def _item_endpoint(client: Puretalk | AsyncPuretalk, item: BulkItem, ring: KeyRing) -> Endpoint:
+    """An item's update, its key now one of the run's (before it can be echoed); a bad id
+    or key fails that item alone, naming its position."""
+    ring.add(item.key.api_key)
     try:
         return _update_endpoint(client, item.integration_id, item.key, None)
     except (TypeError, ValueError) as exc:
@@ -113,8 +115,29 @@ def _safety_net(planned: list[BulkItem], batch: list[Batch]) -> Iterator[None]:
         raise attach_results(exc, results) from None
 
 
-def _batch(client: Puretalk | AsyncPuretalk, items: list[BulkItem], concurrency: int) -> Batch:
+def _prepare(
+    client: Puretalk | AsyncPuretalk, updates: Updates, concurrency: int, planned: list[BulkItem]
+) -> Batch | TypeError | ValueError:
+    """The batch, or the error that refuses the input as a whole (returned, not raised, so
+    that no frame holding the keys is in its traceback)."""
+    try:
+        check_batch_options(concurrency)
+    except (TypeError, ValueError) as exc:
+        return exc
+    items = plan_updates(updates, planned)
+    if isinstance(items, Exception):
+        return items
     return Batch(items, concurrency, target=client.base_url, policy=client.retry_policy)
+
+
+def _item_options(
+    client: Puretalk | AsyncPuretalk,
+    timeout: TimeoutTypes | NotGiven,
+    max_retries: int | None,
+    ring: KeyRing,
+) -> dict[str, Any]:
+    """The options every item's call shares: those of ``update``, and the run's keys."""
+    return {"timeout": timeout, "max_retries": _retries(client, max_retries), "run_keys": ring}
 
 
 class Integrations:
@@ -170,25 +193,17 @@ class Integrations:
         planned: list[BulkItem] = []
         made: list[Batch] = []
         with _safety_net(planned, made), _run_keys() as ring:
-            retries = _retries(self._client, max_retries)
-            check_batch_options(concurrency)
-            items = plan_updates(updates, planned)
+            prepared = _prepare(self._client, updates, concurrency, planned)
             del updates  # the keys live on only inside MaskedKey objects
-            if isinstance(items, Exception):
-                raise items
-            batch = _batch(self._client, items, concurrency)
-            made.append(batch)
-            raw = self.with_raw_response
+            if isinstance(prepared, Exception):
+                raise prepared
+            made.append(batch := prepared)
+            client = self._client
+            options = _item_options(client, timeout, max_retries, ring)
 
             def call(item: BulkItem, gate: Gate, sleep: Callable[[float], None]) -> Any:
-                ring.add(item.key.api_key)
-                return raw._client._request(
-                    _item_endpoint(raw._client, item),
-                    timeout=timeout,
-                    max_retries=retries,
-                    run_keys=ring,
-                    gate=gate,
-                    sleep=sleep,
+                return client._request(
+                    _item_endpoint(client, item, ring), **options, gate=gate, sleep=sleep
                 )
 
             return _drive_sync(batch, call, on_start, on_result)
@@ -386,28 +401,19 @@ class AsyncIntegrations:
         planned: list[BulkItem] = []
         made: list[Batch] = []
         with _safety_net(planned, made), _run_keys() as ring:
-            retries = _retries(self._client, max_retries)
-            check_batch_options(concurrency)
-            items = plan_updates(updates, planned)
+            prepared = _prepare(self._client, updates, concurrency, planned)
             del updates  # the keys live on only inside MaskedKey objects
-            if isinstance(items, Exception):
-                raise items
-            batch = _batch(self._client, items, concurrency)
-            made.append(batch)
+            if isinstance(prepared, Exception):
+                raise prepared
+            made.append(batch := prepared)
             client = self._client
+            options = _item_options(client, timeout, max_retries, ring)
 
             async def call(
                 item: BulkItem, gate: Gate, sleep: Callable[[float], Awaitable[None]]
             ) -> Any:
-                ring.add(item.key.api_key)
-                return await client._request(
-                    _item_endpoint(client, item),
-                    timeout=timeout,
-                    max_retries=retries,
-                    run_keys=ring,
-                    gate=gate,
-                    sleep=sleep,
-                )
+                endpoint = _item_endpoint(client, item, ring)
+                return await client._request(endpoint, **options, gate=gate, sleep=sleep)
 
             return await _drive_async(batch, call, on_start, on_result)
 
