@@ -99,9 +99,10 @@ class UpdateNotOk:
     """An update of ``update_many`` that did not complete.
 
     ``state`` is ``"failed"`` (``error`` is set, with ``may_have_been_applied``; ``reason``
-    is the batch's stop reason when the batch stopped before the retry it was due), ``"unknown"`` (it was sent, but the run
-    was interrupted before its outcome was seen, or a success did not name the integration
-    (``reason`` says so): the new key may or may not be live) or ``"not_sent"``
+    is the batch's stop reason when the batch stopped before the retry it was due),
+    ``"unknown"`` (it was sent, but the run was interrupted before its outcome was seen,
+    or a success did not name the integration (``reason`` says so): the new key may or
+    may not be live) or ``"not_sent"``
     (``reason`` says why).
     """
 

@@ -41,10 +41,10 @@ from ._report import (
     _interrupted_note,
     _note,
     doomed,
-    stop_reason,
     integration_json,
     printable,
     report,
+    stop_reason,
 )
 
 # --- commands -------------------------------------------------------------------------------
