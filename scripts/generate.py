@@ -84,6 +84,70 @@ def apply_overlay(document: dict[str, Any], overlay: dict[str, Any]) -> dict[str
     return document
 
 
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# The verb of an operation on an item (a path ending in a parameter) or a collection.
+_ITEM_VERBS = {"get": "get", "patch": "update", "put": "replace", "delete": "delete"}
+_COLLECTION_VERBS = {"get": "list", "post": "create"}
+
+
+def operation_name(method: str, path: str) -> tuple[str, str] | None:
+    """The name and tag of an operation the spec leaves unnamed, in the style of the
+    existing one: ``GET /ruth-connect/integrations/{integration_id}`` is
+    ``get_integration`` in ``integrations``, ``GET .../integrations`` is
+    ``list_integrations``, ``DELETE`` of an item ``delete_integration``. None when the
+    path has no shape this rule knows (the overlay must name it)."""
+    segments = [s for s in path.strip("/").split("/") if s]
+    item = bool(segments) and segments[-1].startswith("{")
+    literals = [s for s in segments if not s.startswith("{")]
+    if not literals or not re.fullmatch(r"[a-z][a-z0-9-]*", literals[-1]):
+        return None
+    collection = literals[-1].replace("-", "_")
+    verb = (_ITEM_VERBS if item else _COLLECTION_VERBS).get(method)
+    if verb is None:
+        return None
+    one = item or verb == "create"  # about one integration, not the collection
+    noun = collection[:-1] if one and collection.endswith("s") else collection
+    return f"{verb}_{noun}", collection
+
+
+def name_operations(document: dict[str, Any]) -> list[str]:
+    """Give every operation without an ``operationId`` (after the overlay) a name and a
+    tag from its method and path; one line per operation named, saying how to choose
+    another in openapi/overlay.yaml. An operation no rule can name stops generation."""
+    named: list[str] = []
+    taken = {
+        op.get("operationId")
+        for item in document.get("paths", {}).values()
+        for method, op in item.items()
+        if method in _METHODS and isinstance(op, dict)
+    }
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS or not isinstance(operation, dict):
+                continue
+            if operation.get("operationId"):
+                continue
+            found = operation_name(method, path)
+            target = f"$.paths['{path}'].{method}"
+            if found is None or found[0] in taken:
+                raise GenerationError(
+                    f"{method.upper()} {path} has no operationId and no name can be derived "
+                    f"from its path; add to openapi/overlay.yaml:\n"
+                    f'  - target: "{target}"\n    update:\n      operationId: <name>\n'
+                    "      tags:\n        - <module>"
+                )
+            name, tag = found
+            taken.add(name)
+            operation["operationId"] = name
+            operation.setdefault("tags", [tag])
+            named.append(
+                f"{method.upper()} {path} has no operationId: named {name} (in api/{tag}); "
+                f'to name it otherwise, add an action for target "{target}" to '
+                "openapi/overlay.yaml"
+            )
+    return named
+
+
 def generate_into(
     output: Path,
     *,
@@ -103,7 +167,10 @@ def generate_into(
     env["RUFF_NO_CACHE"] = "true"
     with tempfile.TemporaryDirectory(prefix="puretalk-spec-") as work:
         merged = Path(work) / "puretalk.yaml"
-        merged.write_text(yaml.safe_dump(apply_overlay(document, overlay), sort_keys=False))
+        document = apply_overlay(document, overlay)
+        for line in name_operations(document):
+            print(f"generate: {line}", file=sys.stderr)
+        merged.write_text(yaml.safe_dump(document, sort_keys=False))
         result = subprocess.run(
             [
                 generator, "generate",

@@ -92,10 +92,12 @@ SUITE_TIMEOUT = 1800  # seconds; a hung suite fails the run instead of holding C
 
 
 def _suite(python: Path, log: Path, *pytest_args: str) -> subprocess.Popen[bytes]:
+    # The same property-test examples on every run (tests/conftest.py): reproducible.
+    env = {**os.environ, "PURETALK_HYPOTHESIS": "release"}
     with log.open("wb") as handle:  # the child has its own copy of the descriptor
         return subprocess.Popen(
             [str(python), "-m", "pytest", "-q", *pytest_args],
-            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
 
 

@@ -6,15 +6,24 @@ import asyncio
 import functools
 import json
 import logging
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 import puretalk_ai
 from tests import audit
 from tests.helpers import FAST_RETRIES, spec_fields
 from tests.secrets import CALLER_KEY, NEW_KEY
+
+# Property tests: `make test` (and so CI) draws the same examples on every run, so a rare
+# real bug they find is a reproducible failure, never a random red CI; `make check` and a
+# plain pytest draw fresh ones and keep what fails in .hypothesis/ to replay it.
+settings.register_profile("release", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile(os.environ.get("PURETALK_HYPOTHESIS", "dev"))
 
 BASE_URL = "https://api.puretalk.test/api"
 INTEGRATION_ID = "123e4567-e89b-12d3-a456-426614174000"

@@ -16,7 +16,7 @@ import pytest
 import puretalk_ai
 from puretalk_ai import AsyncPuretalk, Puretalk
 from puretalk_ai.testing import FakePuretalk
-from puretalk_ai_openapi.models import UpdateIntegrationResponse
+from puretalk_ai_openapi.models import IntegrationResponse
 from tests.helpers import spec_fields
 from tests.secrets import CALLER_KEY, NEW_KEY
 
@@ -97,7 +97,7 @@ def test_the_answer_has_the_spec_shape() -> None:
     assert set(body) == {"msg", "err", "results"}
     assert body["err"] is False
     assert set(body["results"]) == spec_fields()  # exactly the generated model's fields
-    parsed = UpdateIntegrationResponse.from_dict(body)
+    parsed = IntegrationResponse.from_dict(body)
     assert parsed.additional_properties == {}
 
 

@@ -14,9 +14,9 @@ from puretalk_ai import APIConnectionError, APITimeoutError, AsyncPuretalk, Pure
 from puretalk_ai.testing import FakePuretalk
 from puretalk_ai_openapi.api.integrations import update_integration
 from puretalk_ai_openapi.models import (
+    IntegrationResponse,
     UpdateIntegrationBody,
     UpdateIntegrationBodyData,
-    UpdateIntegrationResponse,
 )
 from tests import hostile
 from tests.secrets import CALLER_KEY, NEW_KEY
@@ -43,7 +43,7 @@ def test_update_call_and_update_many_run_under_trio() -> None:
                 one = await client.integrations.update(IDS[0], api_key=NEW_KEY)
                 body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=NEW_KEY))
                 called = await client.call(update_integration.asyncio_detailed, IDS[1], body=body)
-                assert_type(called, UpdateIntegrationResponse)  # never Error: errors raise
+                assert_type(called, IntegrationResponse)  # never Error: errors raise
                 many = await client.integrations.update_many(
                     {i: f"{NEW_KEY}-{n}" for n, i in enumerate(IDS[2:])}, concurrency=4
                 )

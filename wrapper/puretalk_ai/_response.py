@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from puretalk_ai_openapi.models import Integration, UpdateIntegrationResponse
+from puretalk_ai_openapi.models import Integration, IntegrationResponse
 
 from ._conform import Mismatch, conform_model
 from ._exceptions import (
@@ -226,11 +226,9 @@ class IntegrationChecks:
         return Parsed(integration, drifted, confirmed)
 
     @staticmethod
-    def model(body: dict[str, Any], integration: Integration) -> UpdateIntegrationResponse:
+    def model(body: dict[str, Any], integration: Integration) -> IntegrationResponse:
         """The whole answer as the generated model, around the checked integration."""
-        whole = UpdateIntegrationResponse.from_dict(
-            {k: v for k, v in body.items() if k != "results"}
-        )
+        whole = IntegrationResponse.from_dict({k: v for k, v in body.items() if k != "results"})
         whole.results = integration
         return whole
 

@@ -3,15 +3,15 @@
 from .error import Error
 from .integration import Integration
 from .integration_data import IntegrationData
+from .integration_response import IntegrationResponse
 from .update_integration_body import UpdateIntegrationBody
 from .update_integration_body_data import UpdateIntegrationBodyData
-from .update_integration_response import UpdateIntegrationResponse
 
 __all__ = (
     "Error",
     "Integration",
     "IntegrationData",
+    "IntegrationResponse",
     "UpdateIntegrationBody",
     "UpdateIntegrationBodyData",
-    "UpdateIntegrationResponse",
 )

@@ -74,7 +74,12 @@ class FakeIntegration:
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
         }
-        return {name: value for name, value in served.items() if _is_spec_field(name)}
+        answer = {name: value for name, value in served.items() if _is_spec_field(name)}
+        # A field the spec added that this integration holds no value for: a plausible
+        # one from its type, so the fake answers in the spec's whole shape.
+        for name, annotation in _model_fields().items():
+            answer.setdefault(name, _plausible(name, annotation))
+        return answer
 
     @classmethod
     def from_json(cls, item: Mapping[str, Any]) -> FakeIntegration:
@@ -101,6 +106,25 @@ def spec_model() -> type[Any]:
     from puretalk_ai_openapi.models import Integration
 
     return Integration
+
+
+def _model_fields() -> dict[str, str]:
+    """The generated model's fields and their annotations (as the generator wrote them)."""
+    model: Any = spec_model()
+    return {f.name: str(f.type) for f in attrs.fields(model) if f.name != "additional_properties"}
+
+
+def _plausible(name: str, annotation: str) -> Any:
+    """A value of the field's type, for a field the fake was never given (see to_json)."""
+    kind = annotation.split("|")[0].strip()
+    if kind.startswith("list"):
+        return []
+    if kind == "datetime.datetime":
+        return "2025-01-01T00:00:00Z"
+    if kind == "UUID":
+        return str(uuid.UUID(int=0))
+    simple: dict[str, Any] = {"str": name, "bool": False, "int": 0, "float": 0.0}
+    return simple.get(kind, {})  # a nested model: an object
 
 
 def _is_spec_field(name: str) -> bool:

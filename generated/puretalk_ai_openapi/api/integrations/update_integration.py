@@ -7,8 +7,8 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error import Error
+from ...models.integration_response import IntegrationResponse
 from ...models.update_integration_body import UpdateIntegrationBody
-from ...models.update_integration_response import UpdateIntegrationResponse
 from ...types import UNSET, Response, Unset
 
 
@@ -37,9 +37,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Error | UpdateIntegrationResponse | None:
+) -> Error | IntegrationResponse | None:
     if response.status_code == 200:
-        response_200 = UpdateIntegrationResponse.from_dict(response.json())
+        response_200 = IntegrationResponse.from_dict(response.json())
 
         return response_200
 
@@ -56,7 +56,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Error | UpdateIntegrationResponse]:
+) -> Response[Error | IntegrationResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,7 +70,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateIntegrationBody | Unset = UNSET,
-) -> Response[Error | UpdateIntegrationResponse]:
+) -> Response[Error | IntegrationResponse]:
     """Update an integration based on the ID supplied
 
     Args:
@@ -82,7 +82,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UpdateIntegrationResponse]
+        Response[Error | IntegrationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -102,7 +102,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateIntegrationBody | Unset = UNSET,
-) -> Error | UpdateIntegrationResponse | None:
+) -> Error | IntegrationResponse | None:
     """Update an integration based on the ID supplied
 
     Args:
@@ -114,7 +114,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UpdateIntegrationResponse
+        Error | IntegrationResponse
     """
 
     return sync_detailed(
@@ -129,7 +129,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateIntegrationBody | Unset = UNSET,
-) -> Response[Error | UpdateIntegrationResponse]:
+) -> Response[Error | IntegrationResponse]:
     """Update an integration based on the ID supplied
 
     Args:
@@ -141,7 +141,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Error | UpdateIntegrationResponse]
+        Response[Error | IntegrationResponse]
     """
 
     kwargs = _get_kwargs(
@@ -159,7 +159,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: UpdateIntegrationBody | Unset = UNSET,
-) -> Error | UpdateIntegrationResponse | None:
+) -> Error | IntegrationResponse | None:
     """Update an integration based on the ID supplied
 
     Args:
@@ -171,7 +171,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Error | UpdateIntegrationResponse
+        Error | IntegrationResponse
     """
 
     return (

@@ -12,11 +12,11 @@ if TYPE_CHECKING:
     from ..models.integration import Integration
 
 
-T = TypeVar("T", bound="UpdateIntegrationResponse")
+T = TypeVar("T", bound="IntegrationResponse")
 
 
 @_attrs_define
-class UpdateIntegrationResponse:
+class IntegrationResponse:
     """
     Attributes:
         msg (str | Unset): Message from the API Example: Integrations retrieved successfully.
@@ -72,14 +72,14 @@ class UpdateIntegrationResponse:
         else:
             results = Integration.from_dict(_results)
 
-        update_integration_response = cls(
+        integration_response = cls(
             msg=msg,
             err=err,
             results=results,
         )
 
-        update_integration_response.additional_properties = d
-        return update_integration_response
+        integration_response.additional_properties = d
+        return integration_response
 
     @property
     def additional_keys(self) -> list[str]:
