@@ -209,10 +209,13 @@ def test_total_timeout_bounds_the_whole_call(api: Api) -> None:
                 max_retries=10,
             )
         elapsed = time.monotonic() - started
-    assert 0.75 <= elapsed < 1.6
+    # The deadline's logic is tested on an injected clock (test_retry_policy); this checks
+    # the wiring, with bounds a loaded machine cannot break without a real defect: without
+    # total_timeout the 11 attempts would take 3.3 s and more.
+    assert 0.75 <= elapsed < 2.5
     assert 2 <= len(hits) <= 4  # some retries ran, but none started after the deadline
-    # The server's thread notes each arrival; on a loaded machine it may run a little late.
-    assert hits[-1] - started < 0.8 + 0.3
+    # The server's thread notes each arrival; on a loaded machine it may run late.
+    assert hits[-1] - started < 0.8 + 0.6
 
 
 def test_without_total_timeout_each_attempt_gets_its_full_timeout(api: Api) -> None:

@@ -280,3 +280,41 @@ def test_clients_take_the_policy_and_copies_keep_it() -> None:
     other = RetryPolicy(initial_delay=0.1)
     assert client.with_options(retry_policy=other).retry_policy is other
     assert integration_json()["err"] is False
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_total_timeout_on_an_injected_clock_never_starts_an_attempt_past_the_deadline(
+    gated: bool,
+) -> None:
+    """Every attempt times out after 0.1 s of virtual time; total_timeout=0.8 and ten
+    retries: each attempt's wall is cut to what is left, no attempt starts at or past the
+    deadline, and the call ends with APITimeoutError at the deadline (alone, and as an
+    item of a batch)."""
+    clock = Clock(0.0)
+    made, items = batch()
+    options = _options("PATCH", 10, made.gate(items[0]) if gated else None, clock)
+    options.total_timeout = 0.8
+    flow = run_flow(options)
+    step = next(flow)
+    starts: list[float] = []
+
+    def drive() -> None:
+        nonlocal step
+        while True:
+            if isinstance(step, Send):
+                starts.append(clock.now)
+                assert step.wall is not None
+                assert clock.now + step.wall <= 0.8 + 1e-9
+                clock.now += min(0.1, step.wall)
+                step = flow.send(httpx.ReadTimeout("slow"))
+            else:
+                clock.now += step.seconds
+                step = flow.send(None)
+
+    with pytest.raises(PuretalkError) as caught:
+        drive()
+    assert type(caught.value).__name__ == "APITimeoutError"
+    assert "total_timeout of 0.8 s ran out" in str(caught.value)
+    assert all(start < 0.8 for start in starts)
+    assert len(starts) >= 2
+    assert clock.now <= 0.8 + 1e-9
