@@ -65,13 +65,14 @@ class _Response:
         self.headers = answer.headers
 
 
-def _parse(received: Received, secrets: Secrets) -> Parsed[Integration]:
+def _parse(received: Received, secrets: Secrets, applied_before: bool) -> Parsed[Integration]:
     response: Any = received.response
     if response.status_code == 200:
         return Parsed(OK)
     real = httpx.Response(response.status_code, headers=response.headers, request=_REQUEST)
     cls = status_error_class(response.status_code)
-    raise cls("no", response=real, body=None, retry_after=retry_after(response.headers))
+    asked = retry_after(response.headers)
+    raise cls("no", response=real, body=None, retry_after=asked, applied_before=applied_before)
 
 
 def run_batch(

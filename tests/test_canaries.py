@@ -5,11 +5,10 @@ but a lock refresh or the move to httpx2 must fail here first, by name, not some
   ``_init_proxy_transport`` (the SDK's own clients override both: the deadline-aware
   transport goes under httpx's own proxy routing);
 - ``HTTPTransport._pool._network_backend`` is where the deadline-aware backend goes;
-- httpx-aiohttp maps aiohttp's errors with ``raise ... from exc`` (failure_kind reads the
-  cause to tell a dropped connection from a timeout);
+- httpx-aiohttp maps aiohttp's errors with ``raise ... from exc`` (``_httpx`` reads the
+  cause to map each to the httpx class that fits it);
 - httpcore asks that backend for every new connection, direct and proxied;
-- ``httpx.URL._uri_reference`` (the fast URL join) and ``Response._content`` (the stored
-  body) behave as httpx's own parse and read().
+- ``Response._content`` (the stored body) is what httpx's own read() gives.
 
 Each fails with a message naming the touchpoint.
 """
@@ -18,14 +17,11 @@ from __future__ import annotations
 
 import inspect
 import socket
-import string
 import threading
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from puretalk_ai import APIConnectionError, AsyncPuretalk, Puretalk
 from puretalk_ai._deadline import DeadlineBackend
@@ -75,7 +71,7 @@ def test_httpx_aiohttp_keeps_the_cause_of_what_it_maps() -> None:
     import aiohttp
     from httpx_aiohttp import transport
 
-    # Its mapping, which failure_kind corrects by reading the cause.
+    # Its mapping, which _httpx's own corrects by reading the cause.
     with pytest.raises(httpx.ConnectTimeout) as caught, transport.map_aiohttp_exceptions():
         raise aiohttp.ServerDisconnectedError()
     assert isinstance(caught.value.__cause__, aiohttp.ServerDisconnectedError)
@@ -152,40 +148,6 @@ def test_the_deadline_backend_makes_every_new_connection_direct_and_proxied(
         "httpcore no longer connects to a proxy through ConnectionPool._network_backend: "
         "the deadline backend (puretalk_ai._deadline) is bypassed on proxied connections"
     )
-
-
-BASES = st.lists(
-    st.text(alphabet=string.ascii_letters + string.digits + "-._~%", min_size=1, max_size=8),
-    max_size=3,
-).map(lambda parts: "".join("/" + p for p in parts))
-IDS = st.one_of(
-    st.uuids().map(str),
-    st.text(min_size=1, max_size=40),
-)
-
-
-@settings(max_examples=300, deadline=None)
-@given(base_path=BASES, integration_id=IDS, port=st.sampled_from(["", ":8443"]))
-def test_the_fast_url_join_equals_httpx_own_join(
-    base_path: str, integration_id: str, port: str
-) -> None:
-    """join_url extends httpx.URL's private ``_uri_reference`` (a NamedTuple) instead of
-    parsing again; it must give exactly the URL httpx's own parse gives."""
-    from puretalk_ai._request import join_url
-    from puretalk_ai_openapi.api.integrations.update_integration import _get_kwargs
-    from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
-
-    base = httpx.URL(f"https://api.puretalk.test{port}{base_path}")
-    body = UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key="k"))
-    path = _get_kwargs(integration_id, body=body)["url"]
-    fast = join_url(base, path)
-    slow = httpx.URL(str(base) + path)
-    assert (str(fast), fast.raw_path, fast.host, fast.port) == (
-        str(slow),
-        slow.raw_path,
-        slow.host,
-        slow.port,
-    ), "httpx.URL._uri_reference changed: puretalk_ai._request.join_url must follow it"
 
 
 def test_the_stored_body_is_what_read_gives() -> None:

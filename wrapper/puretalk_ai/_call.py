@@ -93,7 +93,7 @@ class Gate(Protocol):
 
 class CallOptions(Generic[T]):
     """What one call needs; the parse function turns a response into ``Parsed[T]`` or
-    raises the typed error."""
+    raises the typed error (told whether an earlier attempt may have applied the call)."""
 
     __slots__ = (
         "clock", "gate", "idempotent", "max_retries", "parse", "parts", "policy", "secrets",
@@ -104,7 +104,7 @@ class CallOptions(Generic[T]):
         self,
         *,
         parts: RequestParts,
-        parse: Callable[[Received, Secrets], Parsed[T]],
+        parse: Callable[[Received, Secrets, bool], Parsed[T]],
         secrets: Secrets,
         timeout: httpx.Timeout,
         max_retries: int,
@@ -247,7 +247,7 @@ def run_flow(options: CallOptions[T]) -> Flow[Result[T]]:
             result = str(outcome.response.status_code)
             headers = outcome.response.headers
             try:
-                parsed = options.parse(outcome, secrets)
+                parsed = options.parse(outcome, secrets, applied)
             except PuretalkError as exc:  # parse() raises the typed error a response stands for
                 error: PuretalkError = exc
                 cause = None
@@ -259,11 +259,11 @@ def run_flow(options: CallOptions[T]) -> Flow[Result[T]]:
         else:
             assert outcome is not None
             result = type(outcome).__name__
-            error = transport_error(outcome, _sent(parts), secrets)
+            error = transport_error(outcome, _sent(parts), secrets, applied)
             cause = detached(outcome, secrets)
-        # "May have been applied" is about the call: an earlier attempt may have applied it.
-        applied = applied or error.may_have_been_applied
-        error.may_have_been_applied = applied
+        # "May have been applied" is about the call: each error is built knowing whether an
+        # earlier attempt may have applied it (``applied`` above), and says so itself.
+        applied = error.may_have_been_applied
         last_error = error
         decision = options.policy.decide(
             error, charged, options.max_retries, idempotent=options.idempotent

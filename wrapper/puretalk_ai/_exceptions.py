@@ -160,10 +160,12 @@ class APIStatusError(APIResponseError):
         response: httpx.Response,
         body: Any,
         retry_after: float | None = None,
+        applied_before: bool = False,
     ) -> None:
-        super().__init__(
-            message, response=response, may_have_been_applied=response.status_code >= 500
-        )
+        # A 5xx may have come after the change was applied; so may any answer to a call
+        # whose earlier attempt may have applied it (``applied_before``).
+        applied = response.status_code >= 500 or applied_before
+        super().__init__(message, response=response, may_have_been_applied=applied)
         Exception.__init__(self, f"Error code: {response.status_code} - {message}")
         self.body = body
         self.retry_after = retry_after
@@ -234,8 +236,10 @@ class APIReportedError(APIResponseError):
 
     body: Any
 
-    def __init__(self, message: str, *, response: httpx.Response, body: Any) -> None:
-        super().__init__(message, response=response, may_have_been_applied=False)
+    def __init__(
+        self, message: str, *, response: httpx.Response, body: Any, applied_before: bool = False
+    ) -> None:
+        super().__init__(message, response=response, may_have_been_applied=applied_before)
         Exception.__init__(
             self, f"The API reported an error (status {response.status_code}): {message}"
         )

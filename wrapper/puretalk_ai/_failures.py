@@ -75,27 +75,30 @@ def certificate_problem(exc: Exception) -> str:
     return "unknown reason"
 
 
-def transport_error(exc: Exception, request: httpx.Request, secrets: Secrets) -> PuretalkError:
+def transport_error(
+    exc: Exception, request: httpx.Request, secrets: Secrets, applied_before: bool = False
+) -> PuretalkError:
     """The SDK error for an exception a send ended in: the transport failures it knows
-    (httpx's, aiohttp's, OS and TLS errors) by kind; anything else is an internal error
-    that keeps its traceback, redacted, and is never called a connection error."""
+    (httpx's, aiohttp's mapped to them, OS and TLS errors) by kind; anything else is an
+    internal error that keeps its traceback, redacted, and is never called a connection
+    error. ``applied_before``: an earlier attempt of the call may have applied it."""
     shown = redacted_request(request, secrets)
     kind = failure_kind(exc)
     if kind == "timeout":
         message = f"Request timed out ({type(exc).__name__})."
-        return APITimeoutError(message, request=shown, may_have_been_applied=may_have_arrived(exc))
+        applied = applied_before or may_have_arrived(exc)
+        return APITimeoutError(message, request=shown, may_have_been_applied=applied)
     if kind == "certificate":
         # A certificate that failed verification fails again: never retried.
         why = secrets.redact(certificate_problem(exc))
         message = f"Connection error: certificate verification failed ({why})."
         return APIConnectionError(
-            message, request=shown, may_have_been_applied=False, retryable=False
+            message, request=shown, may_have_been_applied=applied_before, retryable=False
         )
     if kind == "connection":
         message = f"Connection error ({type(exc).__name__})."
-        return APIConnectionError(
-            message, request=shown, may_have_been_applied=may_have_arrived(exc)
-        )
+        applied = applied_before or may_have_arrived(exc)
+        return APIConnectionError(message, request=shown, may_have_been_applied=applied)
     error = UnexpectedError(
         f"Unexpected error inside the SDK or its HTTP transport ({type(exc).__name__}); "
         "not a connection problem, and the change may have been applied. Please report it."

@@ -89,8 +89,11 @@ def _api_message(body: Any) -> str | None:
     return None
 
 
-def make_status_error(response: httpx.Response, secrets: Secrets) -> APIStatusError:
-    """The exception for a non-2xx response, chosen by status alone."""
+def make_status_error(
+    response: httpx.Response, secrets: Secrets, applied_before: bool = False
+) -> APIStatusError:
+    """The exception for a non-2xx response, chosen by status alone; ``applied_before``:
+    an earlier attempt of the call may have applied the change."""
     body, ok = loads_bounded(response.content)
     shown = _body_snippet(response, secrets)
     msg = _api_message(body)
@@ -100,6 +103,7 @@ def make_status_error(response: httpx.Response, secrets: Secrets) -> APIStatusEr
         response=redacted_response(response, secrets),
         body=secrets.redact_json(body) if ok else shown,
         retry_after=retry_after(response.headers),
+        applied_before=applied_before,
     )
 
 
@@ -126,14 +130,14 @@ def _same_id(returned: str, requested: str) -> bool:
 
 
 def success_body(
-    received: Received, secrets: Secrets, *, empty_ok: bool = False
+    received: Received, secrets: Secrets, *, empty_ok: bool = False, applied_before: bool = False
 ) -> tuple[Any, Exception | None]:
     """The parsed JSON of a 2xx that reports success, or the error the response stands for:
     a non-2xx status, a body over the cap, a body that is not bounded JSON (an empty one
     is ``None`` when `empty_ok`), or ``"err": true``."""
     response = received.response
     if not 200 <= response.status_code < 300:
-        return None, make_status_error(response, secrets)
+        return None, make_status_error(response, secrets, applied_before)
     if received.truncated:
         return None, invalid(response, secrets, "the body is larger than max_response_bytes")
     if received.broken:
@@ -149,7 +153,9 @@ def success_body(
         msg = body.get("msg")
         text = secrets.redact(msg) if isinstance(msg, str) else "the API reported an error"
         shown = redacted_response(response, secrets)
-        return None, APIReportedError(text, response=shown, body=secrets.redact_json(body))
+        body = secrets.redact_json(body)
+        error = APIReportedError(text, response=shown, body=body, applied_before=applied_before)
+        return None, error
     return body, None
 
 
@@ -278,15 +284,24 @@ class Parser:
         self.checks = checks
         self.results_only = results_only
 
-    def __call__(self, received: Received, secrets: Secrets) -> Parsed[Any]:
-        outcome = self._classify(received, secrets)
+    def __call__(
+        self, received: Received, secrets: Secrets, applied_before: bool = False
+    ) -> Parsed[Any]:
+        """The result, or raise the error (``applied_before``: an earlier attempt of the
+        call may have applied the change, so the error says so when it is built)."""
+        outcome = self._classify(received, secrets, applied_before)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    def _classify(self, received: Received, secrets: Secrets) -> Parsed[Any] | Exception:
+    def _classify(
+        self, received: Received, secrets: Secrets, applied_before: bool
+    ) -> Parsed[Any] | Exception:
         response = received.response
-        body, error = success_body(received, secrets, empty_ok=self.checks is None)
+        empty_ok = self.checks is None
+        body, error = success_body(
+            received, secrets, empty_ok=empty_ok, applied_before=applied_before
+        )
         if error is not None:
             return error
         masked = secrets.mask_echoes(body)
