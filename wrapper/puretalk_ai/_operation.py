@@ -12,6 +12,7 @@ generate`` alone.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from collections.abc import Callable, Mapping
@@ -84,9 +85,14 @@ class Endpoint:
         return f"Endpoint(secrets={len(self.secrets)}: ***)"
 
 
+@functools.cache
+def _signature(get_kwargs: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(get_kwargs)  # a generated function: one per operation
+
+
 def _bound(get_kwargs: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
     try:
-        return inspect.signature(get_kwargs).bind(*args, **kwargs).arguments
+        return _signature(get_kwargs).bind(*args, **kwargs).arguments
     except TypeError as exc:  # names a parameter, never a value
         raise TypeError(f"the operation's arguments do not fit it: {exc}") from None
 

@@ -206,7 +206,7 @@ class Pacer:
     def throttled(self, now: float, sent_at: float, asked: float | None) -> bool:
         """A 429 for a request sent at ``sent_at``; True when it starts a new congestion
         event (and so decreased the rate)."""
-        if sent_at < self.decreased_at:
+        if sent_at <= self.decreased_at:
             return False  # met the same full bucket as the one that decreased the rate
         self._forget(now)
         if self.decreases == 0 and self._first_send is not None:
@@ -228,7 +228,7 @@ class Pacer:
             start = max(self._saturated_since, now - WINDOW)
             span = (now - start) + max(asked or 0.0, 0.0)
             estimate = math.inf
-            if span >= MIN_SPAN:
+            if now - start >= MIN_SPAN:  # measured over a real span, not the pause alone
                 delivered = sum(1 for t in reversed(self._delivered) if t >= start)
                 estimate = delivered / span
         if self.decreases == 0:

@@ -166,9 +166,17 @@ class Secrets:
 
     def _all_forms(self) -> tuple[str, ...]:
         if self._forms is None:
-            forms = {form for api_key in self._values for form in _forms(api_key)}
+            forms = {form for api_key in self._values for form in self._forms_of(api_key)}
             self._forms = tuple(sorted(forms, key=len, reverse=True))
         return self._forms
+
+    def _forms_of(self, api_key: str) -> tuple[str, ...] | list[str]:
+        """A key's forms: as a ring that holds the key worked them out, or anew."""
+        for ring in self._rings:
+            known = ring.forms(api_key)
+            if known is not None:
+                return known
+        return _forms(api_key)
 
     def redact(self, text: str) -> str:
         """The text with every form of every secret replaced, longest first.
@@ -177,15 +185,18 @@ class Secrets:
         references are decoded, repeatedly (a key escaped character by character, encoded
         twice, or mixed forms), is decoded, then redacted.
         """
+        if len(text) < MIN_SECRET_LENGTH:  # shorter than any key, in any of its forms
+            return text
         if self._values:
             for api_key in self._all_forms():  # named api_key: scrubbed by error trackers
                 if api_key in text:
                     text = text.replace(api_key, REDACTED)
+        decoded = _decoded(text)
+        if decoded != text and any(api_key in decoded for api_key in self._values):
+            text = self.redact(decoded)
             decoded = _decoded(text)
-            if decoded != text and any(api_key in decoded for api_key in self._values):
-                text = self.redact(decoded)
         for ring in self._rings:
-            text = ring.redact(text)
+            text = ring.redact(text, decoded)
         return text
 
     def redact_json(self, value: Any) -> Any:
@@ -370,21 +381,26 @@ class KeyRing:
             self._index.clear()
             self._pinned.clear()
 
-    def _candidates(self, text: str, found: dict[str, None]) -> None:
-        index = self._index
-        for start in range(len(text) - MIN_SECRET_LENGTH + 1):
-            keys = index.get(text[start : start + MIN_SECRET_LENGTH])
-            if keys:
-                found.update(keys)
+    def forms(self, key: str) -> tuple[str, ...] | None:
+        """The forms of `key` when this ring holds it."""
+        return self._keys.get(key)
 
-    def redact(self, text: str) -> str:
-        """The text with every form of every key of this ring that it holds masked."""
+    def _candidates(self, text: str, found: dict[str, None]) -> None:
+        # Every window of the text, looked up at once: a set intersection runs in C.
+        size = MIN_SECRET_LENGTH
+        windows = {text[start : start + size] for start in range(len(text) - size + 1)}
+        for head in windows.intersection(self._index):
+            found.update(self._index[head])
+
+    def redact(self, text: str, decoded: str | None = None) -> str:
+        """The text with every form of every key of this ring that it holds masked
+        (`decoded`: the text with its escapes decoded, when the caller has it)."""
         if not self._index:
             return text
         found: dict[str, None] = {}
+        decoded = _decoded(text) if decoded is None else decoded
         with self._lock:
             self._candidates(text, found)
-            decoded = _decoded(text)
             if decoded != text:
                 self._candidates(decoded, found)
         return Secrets(found).redact(text) if found else text
