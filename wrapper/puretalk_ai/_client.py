@@ -238,7 +238,8 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             parse=endpoint.parser,
             secrets=Secrets(
                 (config.api_key, *(s.api_key for s in endpoint.secrets)),
-                rings=(self._keys, run_keys),
+                rings=(self._keys,),
+                run=run_keys,
             ),
             timeout=config.timeout if isinstance(timeout, NotGiven) else to_timeout(timeout),
             max_retries=(

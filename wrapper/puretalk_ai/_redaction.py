@@ -146,15 +146,22 @@ class MaskedKey:
 class Secrets:
     """The keys one call must never show. Its repr is masked; it cannot be pickled."""
 
-    __slots__ = ("_forms", "_rings", "_values")
+    __slots__ = ("_forms", "_rings", "_run", "_values")
 
-    def __init__(self, values: Iterable[str], rings: tuple[KeyRing | None, ...] = ()) -> None:
+    def __init__(
+        self,
+        values: Iterable[str],
+        rings: tuple[KeyRing | None, ...] = (),
+        run: KeyRing | None = None,
+    ) -> None:
         unique = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH}
         self._values = tuple(sorted(unique, key=len, reverse=True))
         self._forms: tuple[str, ...] | None = None  # built on first use: errors are rare
         # Every other key the client and its bulk run hold: an error for one item that
         # quotes another item's key masks that one too.
-        self._rings = tuple(ring for ring in rings if ring is not None)
+        self._rings = tuple(ring for ring in (*rings, run) if ring is not None)
+        # The keys of the batch this call belongs to: masked in its returned data too.
+        self._run = run
 
     def __repr__(self) -> str:
         return "Secrets(***)"
@@ -226,10 +233,10 @@ class Secrets:
         in secret-named fields (``data.api_key`` is where the key belongs) and in the
         spec's own field names (a key that happens to spell ``app_name`` does not rename
         the field). The same object when nothing was echoed."""
-        if depth > MAX_JSON_DEPTH or not (self._values or self._rings):
+        if depth > MAX_JSON_DEPTH or not (self._values or self._run):
             return value
         if isinstance(value, str):
-            return self.redact(value)
+            return self.redact(value) if self._may_hold_echo(value) else value
         if isinstance(value, list):
             items = [self.mask_echoes(item, depth + 1) for item in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
@@ -249,6 +256,18 @@ class Secrets:
                 masked[name] = shown
             return masked if changed else value
         return value
+
+    def _may_hold_echo(self, text: str) -> bool:
+        """Whether a returned string may spell a key of this call or its batch: a raw
+        one, or an escape that may hide one (JSON's, %, HTML's, a bytes repr). The common
+        case, a plain string, costs a few substring checks."""
+        if len(text) < MIN_SECRET_LENGTH:
+            return False
+        if "%" in text or "\\" in text or "&" in text:
+            return True
+        if any(api_key in text for api_key in self._values):
+            return True
+        return self._run is not None and self._run.redact(text, text) != text
 
     def redact_body(self, body: bytes) -> str:
         """A response body as redacted text: re-serialised JSON, or redacted raw text."""
