@@ -346,7 +346,7 @@ def test_ordinary_names_are_not_secret(name: str) -> None:
 
 def test_call_refuses_what_is_not_a_generated_operation() -> None:
     with Puretalk(api_key=CALLER_KEY) as client, pytest.raises(TypeError, match="generated"):
-        client.call(print)  # type: ignore[arg-type]
+        client.call(print)  # type: ignore[call-overload]
 
 
 def test_the_fake_follows_the_generated_model(

@@ -70,3 +70,28 @@ def test_every_readme_snippet_type_checks(tmp_path: Path) -> None:
     path.write_text("".join(module))
     result = _mypy(path)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_call_checks_the_operations_own_arguments(tmp_path: Path) -> None:
+    """client.call(op, ...) is typed by the operation's own parameters (ParamSpec): a
+    wrong type, an extra positional argument or an unknown keyword is a type error, on
+    both clients; the right call type-checks and returns the 2xx model."""
+    path = tmp_path / "calls.py"
+    path.write_text(
+        "from puretalk_ai import AsyncPuretalk, Puretalk\n"
+        "from puretalk_ai_openapi.api.integrations import update_integration as op\n"
+        "from puretalk_ai_openapi.models import IntegrationResponse\n"
+        "client: Puretalk\n"
+        "aclient: AsyncPuretalk\n"
+        "ok: IntegrationResponse = client.call(op.sync_detailed, '6f1c')\n"
+        "client.call(op.sync_detailed, 123)\n"
+        "client.call(op.sync_detailed, '6f1c', 'extra')\n"
+        "client.call(op.sync_detailed, '6f1c', bodyy=None)\n"
+        "async def go() -> None:\n"
+        "    fine: IntegrationResponse = await aclient.call(op.asyncio_detailed, '6f1c')\n"
+        "    await aclient.call(op.asyncio_detailed, 123)\n"
+    )
+    result = _mypy(path)
+    assert result.returncode == 1, result.stdout
+    errors = {line.split(":")[1] for line in result.stdout.splitlines() if ": error:" in line}
+    assert errors == {"7", "8", "9", "12"}, result.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, Self, TypedDict, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Self, TypedDict, TypeVar, overload
 
 from puretalk_ai_openapi.models import Error
 from puretalk_ai_openapi.types import Response
@@ -65,6 +65,9 @@ MAX_CLIENT_KEYS = 1024
 _HttpT = TypeVar("_HttpT", httpx.Client, httpx.AsyncClient)
 _SenderT = TypeVar("_SenderT", SyncSender, AsyncSender)
 T = TypeVar("T")
+# The operation's own parameters (its client aside, which the generated functions default
+# to None for this): a type checker reads call(op, ...)'s arguments against them.
+P = ParamSpec("P")
 
 
 class _BaseClient(Generic[_HttpT, _SenderT]):
@@ -292,10 +295,12 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
     # here instead, so the first overload types the result as the success model alone.
     @overload
     def call(
-        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[Error | T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T: ...
     @overload
-    def call(self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any) -> T: ...
+    def call(
+        self, operation: Callable[P, Response[T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
     def call(self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """Run any generated operation with this client's safety net; its parsed 2xx body.
 
@@ -309,11 +314,11 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
 
     @overload
     def call_raw(
-        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[Error | T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]: ...
     @overload
     def call_raw(
-        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]: ...
     def call_raw(
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any
@@ -416,22 +421,22 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
     @overload
     async def call(
         self,
-        operation: Callable[..., Awaitable[Response[Error | T]]],
+        operation: Callable[P, Awaitable[Response[Error | T]]],
         /,
-        *args: Any,
-        **kwargs: Any,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T: ...
     @overload
     async def call(
-        self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Awaitable[Response[T]]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T: ...
     @overload
     async def call(
-        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[Error | T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T: ...
     @overload
     async def call(
-        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> T: ...
     async def call(self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As ``Puretalk.call``: pass the generated ``asyncio_detailed`` (or
@@ -442,22 +447,22 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
     @overload
     async def call_raw(
         self,
-        operation: Callable[..., Awaitable[Response[Error | T]]],
+        operation: Callable[P, Awaitable[Response[Error | T]]],
         /,
-        *args: Any,
-        **kwargs: Any,
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> RawResponse[T]: ...
     @overload
     async def call_raw(
-        self, operation: Callable[..., Awaitable[Response[T]]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Awaitable[Response[T]]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]: ...
     @overload
     async def call_raw(
-        self, operation: Callable[..., Response[Error | T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[Error | T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]: ...
     @overload
     async def call_raw(
-        self, operation: Callable[..., Response[T]], /, *args: Any, **kwargs: Any
+        self, operation: Callable[P, Response[T]], /, *args: P.args, **kwargs: P.kwargs
     ) -> RawResponse[T]: ...
     async def call_raw(
         self, operation: Callable[..., Any], /, *args: Any, **kwargs: Any

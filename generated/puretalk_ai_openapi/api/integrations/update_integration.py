@@ -11,6 +11,13 @@ from ...models.integration_response import IntegrationResponse
 from ...models.update_integration_body import UpdateIntegrationBody
 from ...types import UNSET, Response, Unset
 
+# puretalk-ai: the client defaults to None only so that type checkers read this operation's
+# own parameters through puretalk_ai's client.call(operation, ...); called directly, it
+# needs one.
+_NO_CLIENT = (
+    "client is required: pass client=..., or run it through puretalk_ai's client.call"
+)
+
 
 def _get_kwargs(
     integration_id: str,
@@ -68,7 +75,7 @@ def _build_response(
 def sync_detailed(
     integration_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient | Client | None = None,
     body: UpdateIntegrationBody | Unset = UNSET,
 ) -> Response[Error | IntegrationResponse]:
     """Update an integration based on the ID supplied
@@ -85,6 +92,8 @@ def sync_detailed(
         Response[Error | IntegrationResponse]
     """
 
+    if client is None:  # puretalk-ai: see the client parameter
+        raise TypeError(_NO_CLIENT)
     kwargs = _get_kwargs(
         integration_id=integration_id,
         body=body,
@@ -100,7 +109,7 @@ def sync_detailed(
 def sync(
     integration_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient | Client | None = None,
     body: UpdateIntegrationBody | Unset = UNSET,
 ) -> Error | IntegrationResponse | None:
     """Update an integration based on the ID supplied
@@ -127,7 +136,7 @@ def sync(
 async def asyncio_detailed(
     integration_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient | Client | None = None,
     body: UpdateIntegrationBody | Unset = UNSET,
 ) -> Response[Error | IntegrationResponse]:
     """Update an integration based on the ID supplied
@@ -144,6 +153,8 @@ async def asyncio_detailed(
         Response[Error | IntegrationResponse]
     """
 
+    if client is None:  # puretalk-ai: see the client parameter
+        raise TypeError(_NO_CLIENT)
     kwargs = _get_kwargs(
         integration_id=integration_id,
         body=body,
@@ -157,7 +168,7 @@ async def asyncio_detailed(
 async def asyncio(
     integration_id: str,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient | Client | None = None,
     body: UpdateIntegrationBody | Unset = UNSET,
 ) -> Error | IntegrationResponse | None:
     """Update an integration based on the ID supplied
