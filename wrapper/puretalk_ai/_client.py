@@ -28,6 +28,12 @@ from ._redaction import KeyRing, Secrets
 from ._response import RawResponse
 from ._retry import RetryPolicy
 from ._transport import AsyncSender, HttpBackend, SyncSender
+from .resources.http_methods import (
+    AsyncHttpMethods,
+    AsyncRawHttpMethods,
+    HttpMethods,
+    RawHttpMethods,
+)
 from .resources.integrations import AsyncIntegrations, Integrations
 
 __all__ = ["AsyncPuretalk", "ClientOptions", "Puretalk"]
@@ -265,7 +271,7 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         )
 
 
-class Puretalk(_BaseClient[httpx.Client, SyncSender]):
+class Puretalk(HttpMethods, _BaseClient[httpx.Client, SyncSender]):
     """The synchronous client. Use it as a context manager, or call ``close()``."""
 
     _http_client_type = httpx.Client
@@ -274,6 +280,7 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
 
     def _init_resources(self) -> None:
         self.integrations = Integrations(self)
+        self.with_raw_response = RawHttpMethods(self)
 
     def _run(self, flow: Flow[T], sleep: Callable[[float], None] = time.sleep) -> T:
         sender = self._sender
@@ -348,7 +355,7 @@ class Puretalk(_BaseClient[httpx.Client, SyncSender]):
         self.close()
 
 
-class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
+class AsyncPuretalk(AsyncHttpMethods, _BaseClient[httpx.AsyncClient, AsyncSender]):
     """The asyncio client. Use it as an async context manager, or ``await aclose()``.
 
     ``http_backend="aiohttp"`` (with ``pip install "puretalk-ai[aiohttp]"``) sends through
@@ -399,6 +406,7 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
 
     def _init_resources(self) -> None:
         self.integrations = AsyncIntegrations(self)
+        self.with_raw_response = AsyncRawHttpMethods(self)
 
     async def _run(
         self, flow: Flow[T], sleep: Callable[[float], Awaitable[None]] | None = None
@@ -485,6 +493,10 @@ class AsyncPuretalk(_BaseClient[httpx.AsyncClient, AsyncSender]):
         """Close the connection pool, unless it was passed in or belongs to the original."""
         if self._owns_http:
             await self._sender.aclose()
+
+    async def close(self) -> None:
+        """As ``aclose()`` (``await client.close()``, as openai-python's clients take it)."""
+        await self.aclose()
 
     async def __aenter__(self) -> Self:
         return self

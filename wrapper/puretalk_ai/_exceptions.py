@@ -140,6 +140,19 @@ class APIResponseError(PuretalkError):
         self.status_code = response.status_code
         self.response = response
 
+    @property
+    def request(self) -> httpx.Request | None:
+        """A redacted copy of the request this answered (``X-API-KEY`` masked)."""
+        try:
+            return self.response.request
+        except RuntimeError:  # a response built without one
+            return None
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for this request (``x-request-id``), to quote to support."""
+        return request_id(self.response.headers)
+
 
 class APIStatusError(APIResponseError):
     """The API answered with a non-2xx status; subclasses name the common ones.
@@ -244,6 +257,12 @@ class APIReportedError(APIResponseError):
             self, f"The API reported an error (status {response.status_code}): {message}"
         )
         self.body = body
+
+
+def request_id(headers: httpx.Headers) -> str | None:
+    """The request id a response names (``x-request-id``, or ``request-id``), if any."""
+    found: str | None = headers.get("x-request-id") or headers.get("request-id")
+    return found
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

@@ -17,6 +17,7 @@ import inspect
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from puretalk_ai_openapi.api.integrations import update_integration
 from puretalk_ai_openapi.types import is_secret_name
@@ -26,7 +27,14 @@ from ._redaction import MAX_JSON_DEPTH, MaskedKey
 from ._request import RequestParts, check_api_key, check_integration_id, request_parts
 from ._response import IntegrationChecks, Parser
 
-__all__ = ["IDEMPOTENT", "Endpoint", "endpoint", "operation_functions", "secret_values"]
+__all__ = [
+    "IDEMPOTENT",
+    "Endpoint",
+    "endpoint",
+    "operation_functions",
+    "path_endpoint",
+    "secret_values",
+]
 
 # Methods a retry cannot apply twice. POST can: it is never retried.
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -142,3 +150,58 @@ class _Kwargs:
 
     def __repr__(self) -> str:
         return "_Kwargs(***)"
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+# Characters a path may hold as they are (RFC 3986's pchar and "/"); the rest is encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def _json_answer(*, client: Any, response: Any) -> Any:
+    """What the escape hatch returns: the decoded JSON of a 2xx (None for an empty body)."""
+    return response.json() if response.content else None
+
+
+def path_endpoint(
+    method: str,
+    path: str,
+    *,
+    params: Mapping[str, Any] | None,
+    json: Any,
+    extra_headers: Mapping[str, str] | None,
+) -> Endpoint:
+    """Any path of the API as an endpoint of the flow (``client.get(...)`` and friends):
+    the request under the client's base URL, a JSON parser, the secrets its body sends
+    (secret-named fields, checked and masked as the update's key is), and whether a
+    retry is safe (never for POST). Bad arguments raise before anything is sent."""
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(sorted(_METHODS))}")
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str, not {type(path).__name__}")
+    if not path.startswith("/") or path.startswith("//") or "?" in path or "#" in path:
+        raise ValueError(
+            "path must start with '/' and hold no query or fragment (pass params=...); it is "
+            "joined to the client's base URL"
+        )
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise ValueError("path must not hold '.' or '..' segments")
+    try:
+        url = quote(path, safe=_PATH_SAFE)
+    except UnicodeEncodeError:
+        raise ValueError("path is not valid Unicode (a lone surrogate)") from None
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError("params must be a mapping of name -> value")
+    kwargs: dict[str, Any] = {"method": method, "url": url, "params": dict(params or {})}
+    if json is not None:
+        kwargs["json"] = json
+        kwargs["headers"] = {"Content-Type": "application/json"}
+    generated = _Kwargs(kwargs)
+    found = tuple(MaskedKey(v) for v in secret_values([json]))
+    for position, key in enumerate(found):
+        check_api_key(key, "api_key" if len(found) == 1 else f"secret field #{position + 1}")
+    checked_headers = check_headers(extra_headers, "extra_headers")
+
+    def build(config: ClientConfig) -> RequestParts:
+        return request_parts(config, generated.kwargs, checked_headers)
+
+    return Endpoint(build, Parser(_json_answer), found, method in IDEMPOTENT)

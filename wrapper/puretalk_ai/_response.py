@@ -23,6 +23,7 @@ from ._exceptions import (
     APIReportedError,
     APIResponseValidationError,
     APIStatusError,
+    request_id,
     status_error_class,
 )
 from ._httpx import httpx
@@ -336,6 +337,11 @@ class RawResponse(typing.Generic[_T]):
     @property
     def status_code(self) -> int:
         return self.http_response.status_code
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's id for this request (``x-request-id``), to quote to support."""
+        return request_id(self.http_response.headers)
 
     @property
     def headers(self) -> httpx.Headers:

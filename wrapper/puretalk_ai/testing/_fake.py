@@ -195,9 +195,11 @@ class RecordedRequest:
 
 
 def _json_answer(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Answer:
+    # Every answer names its request, as APIs do for support (``x-request-id``).
+    request_id = f"req_{uuid.uuid4().hex[:24]}"
     return Answer(
         status=status,
-        headers={"content-type": "application/json", **(headers or {})},
+        headers={"content-type": "application/json", "x-request-id": request_id, **(headers or {})},
         body=json.dumps(payload).encode(),
     )
 
