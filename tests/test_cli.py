@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from puretalk_ai import APIConnectionError, AuthenticationError
+from puretalk_ai import APIConnectionError, AuthenticationError, NotFoundError
 from puretalk_ai._cli import EXIT_CODES, EXIT_SOME_FAILED, EXIT_USAGE
 from puretalk_ai.testing import FakePuretalk, FakeServer
 from tests import audit
@@ -434,3 +434,27 @@ def test_a_rate_limit_policy_too_slow_to_wait_for_stops_with_one_line_and_every_
     assert result.stdout.splitlines()[-1] == "1 ok, 0 failed, 0 unknown, 2 not_sent"
     (note,) = result.stderr.strip().splitlines()
     assert note.startswith("puretalk-ai: stopped early: the server's rate-limit policy allows")
+
+
+def test_api_reads_any_path_and_masks_secret_fields(server: FakeServer, tmp_path: Path) -> None:
+    base = ["--base-url", server.base_url]
+    result = run("api", "get", f"/ruth-connect/integrations/{IDS[0]}", *base)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["results"]["integration_id"] == IDS[0]
+    assert answer["results"]["data"] == {"api_key": "***"}  # unless --show-secrets
+    shown = run("api", "GET", f"/ruth-connect/integrations/{IDS[0]}", *base, "--show-secrets")
+    assert json.loads(shown.stdout)["results"]["data"] == {"api_key": "old"}
+    listed = run("api", "GET", "/ruth-connect/integrations", "--param", "limit=2", *base)
+    assert len(json.loads(listed.stdout)["results"]) == 2
+    missing = run("api", "GET", "/ruth-connect/integrations/nope", *base)
+    assert missing.returncode == EXIT_CODES[NotFoundError] == 14
+    assert "NotFoundError" in one_line_error(missing)
+    body = write(tmp_path, "body.json", json.dumps({"data": {"api_key": NEW_KEY}}))
+    patched = run("api", "PATCH", f"/ruth-connect/integrations/{IDS[1]}", "--input", body, *base)
+    assert patched.returncode == 0, patched.stderr
+    assert NEW_KEY not in patched.stdout + patched.stderr
+    assert server.fake.integrations[IDS[1]].api_key == NEW_KEY
+    bad = run("api", "GET", "ruth-connect", *base)  # not under the base URL
+    assert bad.returncode == 2
+    assert "path must start with '/'" in one_line_error(bad)

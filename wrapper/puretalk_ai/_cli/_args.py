@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from .._version import __version__
 from ._commands import (
+    cmd_api,
     cmd_fake_server,
     cmd_update,
     cmd_update_many,
@@ -167,6 +168,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_options(many)
     many.set_defaults(run=cmd_update_many)
+
+    api = commands.add_parser(
+        "api",
+        help="call any path of the API and print the JSON answer (as gh api)",
+        description="The path is joined to the base URL. Secret-named fields are masked in "
+        "the output unless --show-secrets. A body comes from --input (a file, or - for "
+        "stdin), never from argv.",
+    )
+    api.add_argument("method", type=str.upper, choices=("GET", "POST", "PUT", "PATCH", "DELETE"))
+    api.add_argument("path", help="e.g. /ruth-connect/integrations")
+    api.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a query parameter"
+    )
+    api.add_argument("--input", metavar="FILE", help="the JSON body, from FILE or - (stdin)")
+    api.add_argument("--show-secrets", action="store_true", help="print keys unredacted")
+    _connection_options(api)
+    api.set_defaults(run=cmd_api)
 
     fake = commands.add_parser("fake-server", help="run a local fake Puretalk for manual trials")
     fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")

@@ -18,6 +18,8 @@ from .._bulk import UpdateResult
 from .._client import AsyncPuretalk, ClientOptions, Puretalk
 from .._config import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from .._httpx import has_aiohttp
+from .._operation import secret_values
+from .._redaction import loads_bounded, redact_json
 from .._transport import HttpBackend
 from ._exit import (
     EXIT_INTERRUPTED,
@@ -72,6 +74,30 @@ def cmd_update(args: argparse.Namespace, out: TextIO) -> int:
     with _client(args) as client:
         integration = client.integrations.update(args.integration_id, api_key=api_key)
         shown = integration_json(integration, args.show_secrets, (client._config.api_key, api_key))
+    json.dump(shown, out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def cmd_api(args: argparse.Namespace, out: TextIO) -> int:
+    """Any path of the API, as ``gh api``: the JSON answer, secret-named fields masked."""
+    params: dict[str, str] = {}
+    for pair in args.param:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError("--param takes NAME=VALUE")
+        params[name] = value
+    body = None
+    if args.input is not None:
+        text = read_input(args.input)
+        body, ok = loads_bounded(text)
+        if not ok:
+            raise CliError(f"{args.input}: not JSON, or nested too deep")
+    with _client(args) as client:
+        raw = client.with_raw_response.request(args.method, args.path, params=params, json=body)
+        secrets = (client._config.api_key, *secret_values([body]))
+    data = raw.parse()
+    shown = data if args.show_secrets else redact_json(data, secrets)
     json.dump(shown, out, indent=2)
     out.write("\n")
     return EXIT_OK
