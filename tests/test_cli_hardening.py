@@ -337,7 +337,9 @@ def test_sigkill_loses_nothing_and_resume_sends_no_ok_id_again(tmp_path: Path) -
         if sending - ok:
             assert "were in flight when that run stopped" in resumed.stderr
         assert "resume:" not in resumed.stdout  # stdout: one line per id and the summary
-        assert len(resumed.stdout.splitlines()) == len(IDS) - len(ok) + 1
+        lines = resumed.stdout.splitlines()
+        assert len(lines) == len(IDS) + 1  # every input id, the skipped ones too
+        assert {line.split()[1] for line in lines if line.startswith("skipped ")} == ok
 
 
 def test_resume_tolerates_a_last_line_cut_by_a_crash_but_not_a_bad_middle_one(
@@ -647,4 +649,47 @@ def test_resume_from_a_100000_id_journal_sends_only_what_is_left(tmp_path: Path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resume: {n - left} already ok in {journal} with the same key" in result.stderr
     assert sorted(r.path.rsplit("/", 1)[1] for r in fake.requests) == sorted(ids[-left:])
-    assert result.stdout.splitlines()[-1] == f"{left} ok, 0 failed, 0 unknown, 0 not_sent"
+    # The report covers every input id: those the journal marks done are listed as skipped.
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"{left} ok, 0 failed, 0 unknown, 0 not_sent, {n - left} skipped"
+    assert len(lines) == n + 1
+    assert sum(line.startswith("skipped ") for line in lines) == n - left
+
+
+def test_a_piped_run_shows_progress_and_max_rate_caps_it(tmp_path: Path) -> None:
+    """Under CI, nohup or a pipe, progress is a line every few seconds, then a closing
+    line with the elapsed time; --max-rate keeps the run below the rate asked (an operator
+    sharing a quota); --output json is one object per id, then the summary."""
+    fake = fake_with(IDS[:36])
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS[:36])])
+    with fake.serve() as served:
+        started = time.monotonic()
+        result = run(
+            "integrations", "update-many", keys, "--base-url", served.base_url,
+            "--max-rate", "5", "--output", "json",
+        )  # fmt: skip
+        took = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert took >= 36 / 5 * 0.8  # the cap held (a token's burst at the start aside)
+    progress = [line for line in result.stderr.splitlines() if " done, " in line]
+    assert progress, result.stderr  # at least one line while it ran, though piped
+    assert all(line.startswith("puretalk-ai: ") for line in progress)
+    assert "36 of 36 updates ended in" in result.stderr
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["state"] for e in entries[:-1]] == ["ok"] * 36
+    assert entries[-1] == {
+        "summary": {"ok": 36, "failed": 0, "unknown": 0, "not_sent": 0, "skipped": 0}
+    }
+    assert NEW_KEY not in result.stdout + result.stderr
+
+
+def test_progress_never_keeps_stderr_quiet(tmp_path: Path) -> None:
+    fake = fake_with(IDS[:3])
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(IDS[:3])])
+    with fake.serve() as served:
+        result = run(
+            "integrations", "update-many", keys, "--base-url", served.base_url,
+            "--progress", "never", "--max-rate", "0.5",
+        )  # fmt: skip
+    assert result.returncode == 0
+    assert result.stderr == ""

@@ -488,3 +488,23 @@ def test_async_on_start_may_return_an_awaitable_awaited_before_the_send() -> Non
 
 def test_doubling_constant_is_what_the_docs_say() -> None:
     assert (START_RATE, DOUBLING) == (10.0, 0.1)
+
+
+@pytest.mark.parametrize("cap", [5.0, 0.2, 300.0])
+def test_max_rate_caps_the_batch_below_what_the_server_allows(cap: float) -> None:
+    """An operator sharing a quota: no server limit, a generous policy, and the batch
+    still never runs faster than max_rate."""
+    batch = Batch(bulk_sim.items(40), 8, pacer=Pacer(cap))
+    generous = Answer(200, {"ratelimit-policy": "1000;w=1"})
+    _, end = bulk_sim.run_batch(batch, _always(generous), rtt=0.001)
+    assert batch.sent == 40
+    assert 40 / (end - 1000.0) <= cap * 1.05 + 1  # a token's worth of start-up burst
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_max_rate_is_checked(kind: str) -> None:
+    fake = _fake(1)
+    for bad in (0, -1.0, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError, match="max_rate"):
+            _run(kind, _client(kind, fake), [(IDS[0], "new-key-000001")], max_rate=bad)
+    assert fake.requests == []

@@ -20,6 +20,7 @@ or ``not_sent``.
 from __future__ import annotations
 
 import collections
+import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, NoReturn
@@ -202,8 +203,17 @@ def plan_updates(
     return items
 
 
-def check_batch_options(concurrency: int) -> None:
+def check_batch_options(concurrency: int, max_rate: float | None) -> None:
     check_int("concurrency", concurrency, 1)
+    if max_rate is not None and (
+        isinstance(max_rate, bool)
+        or not isinstance(max_rate, int | float)
+        or not math.isfinite(max_rate)
+        or max_rate <= 0
+    ):
+        raise ValueError(
+            f"max_rate must be a finite number of updates per second > 0, got {max_rate!r}"
+        )
 
 
 class Batch:

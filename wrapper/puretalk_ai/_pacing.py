@@ -89,17 +89,20 @@ class Pacer:
     """A token bucket of one request whose rate adapts (see the module docstring)."""
 
     __slots__ = (
-        "_delivered", "_doubling", "_estimate", "_first_send", "_peak", "_peak_at", "_policy",
+        "_ceiling", "_delivered", "_doubling", "_estimate", "_first_send", "_peak", "_peak_at",
+        "_policy",
         "_ramp", "_ramp_at", "_saturated_since", "_tokens", "_updated", "decreased_at",
         "decreases", "rate",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.rate: float | None = START_RATE  # None: not paced
+    def __init__(self, max_rate: float | None = None) -> None:
+        start = START_RATE if max_rate is None else min(START_RATE, max_rate)
+        self.rate: float | None = start  # None: not paced
         self.decreased_at = -math.inf
         self.decreases = 0
         self._estimate = 0.0  # the limit estimated at the last decrease (CUBIC's W_max)
-        self._policy: float | None = None
+        self._policy: float | None = max_rate  # a cap: the server's policy, or the caller's
+        self._ceiling = max_rate  # the caller's own cap, which no announced policy lifts
         self._tokens = 1.0
         self._updated = 0.0
         self._first_send: float | None = None
@@ -175,6 +178,8 @@ class Pacer:
         if policy is None or not math.isfinite(policy):
             return
         policy = min(max(policy, POLICY_FLOOR), UNPACED)
+        if self._ceiling is not None:
+            policy = min(policy, self._ceiling)
         if policy == self._policy:
             return
         self._policy = policy

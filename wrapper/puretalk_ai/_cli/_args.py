@@ -162,6 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--journal", metavar="JOURNAL", help="append each update's state to JOURNAL (JSON lines)"
     )
     many.add_argument(
+        "--max-rate",
+        type=_seconds,
+        metavar="R",
+        help="send at most R updates per second, below what the server allows (a shared quota)",
+    )
+    many.add_argument(
+        "--progress",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="progress on stderr: redrawn on a terminal, else a line every 5 s (default: auto)",
+    )
+    many.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="the report on stdout: a line per id, or a JSON object per id then a summary",
+    )
+    many.add_argument(
         "--resume",
         metavar="JOURNAL",
         help="skip the ids JOURNAL marks ok with the same key, and go on journaling to it",

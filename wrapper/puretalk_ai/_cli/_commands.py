@@ -105,8 +105,9 @@ def cmd_api(args: argparse.Namespace, out: TextIO) -> int:
 
 def _resume_plan(
     args: argparse.Namespace, rows: list[Row], input_ids: str
-) -> tuple[list[Row], bytes | None, bool]:
-    """The rows still to send after ``--resume``; the journal's salt; whether it ends cut."""
+) -> tuple[list[Row], list[str], bytes | None, bool]:
+    """The rows still to send after ``--resume``, the ids skipped (already ok with the same
+    key), the journal's salt, and whether it ends cut."""
     try:
         journal = read_journal(args.resume)
     except JournalError as exc:
@@ -117,6 +118,7 @@ def _resume_plan(
             "ok with the same key are skipped"
         )
     same, other_key, unverified, in_flight, todo = 0, 0, 0, 0, []
+    skipped: list[str] = []
     for row in rows:
         entry = journal.states.get(row.integration_id)
         if entry is not None and entry.state == "ok":
@@ -124,6 +126,7 @@ def _resume_plan(
                 unverified += 1
             elif entry.key == fingerprint(entry.salt, row.integration_id, row.api_key):
                 same += 1
+                skipped.append(row.integration_id)
                 continue
             else:
                 other_key += 1
@@ -143,7 +146,7 @@ def _resume_plan(
             f"resume: {in_flight} were in flight when that run stopped (state unknown); "
             "sending them again"
         )
-    return todo, journal.salt, journal.ends_cut
+    return todo, skipped, journal.salt, journal.ends_cut
 
 
 def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
@@ -166,8 +169,9 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
     input_ids = ids_digest(r.integration_id for r in rows)
     salt: bytes | None = None
     ends_cut = False
+    skipped: list[str] = []
     if args.resume:
-        rows, salt, ends_cut = _resume_plan(args, rows, input_ids)
+        rows, skipped, salt, ends_cut = _resume_plan(args, rows, input_ids)
     backend: HttpBackend = args.http or ("aiohttp" if has_aiohttp() else "httpx")
     # Building the client checks the key, base URL and options, sending nothing.
     bulk_client = AsyncPuretalk(**_client_options(args), http_backend=backend)
@@ -183,12 +187,15 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(str(exc), EXIT_JOURNAL) from None
     pairs = [(r.integration_id, r.api_key) for r in rows]
     del rows
+    progress = Progress(len(pairs), args.progress, sys.stderr.isatty(), len(skipped))
+    if args.progress == "always":
+        progress.terminal = False  # a line every few seconds, whatever stderr is
     results, interrupted, journal_error = asyncio.run(
-        _bulk(bulk_client, pairs, args.concurrency, journal)
+        _bulk(bulk_client, pairs, args.concurrency, journal, progress, args.max_rate)
     )
     if interrupted:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
-    code = report(results, out)
+    code = report(results, out, skipped, as_json=args.output == "json")
     if journal_error is not None:
         _note(
             f"error: cannot write the journal ({journal_error}); the batch stopped before "
@@ -213,12 +220,13 @@ async def _bulk(
     pairs: list[tuple[str, str]],
     concurrency: int,
     journal: Journal | None,
+    progress: Progress,
+    max_rate: float | None,
 ) -> tuple[list[UpdateResult], bool, OSError | None]:
     """Run update_many; Ctrl-C cancels it, and the states come back with the cancellation."""
     keys: dict[str, str] = {}
     if journal is not None:  # fingerprints, computed once: never the keys themselves
         keys = {i: fingerprint(journal.salt, i, k) for i, k in pairs}
-    progress = Progress(len(pairs), sys.stderr.isatty())
 
     def on_start(integration_id: str) -> Any:
         if journal is not None:
@@ -235,7 +243,11 @@ async def _bulk(
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(
         client.integrations.update_many(
-            pairs, concurrency=concurrency, on_start=on_start, on_result=on_result
+            pairs,
+            concurrency=concurrency,
+            on_start=on_start,
+            on_result=on_result,
+            max_rate=max_rate,
         )
     )
     del pairs

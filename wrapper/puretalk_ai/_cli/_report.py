@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
 import shlex
 import sys
@@ -43,11 +44,37 @@ def integration_json(integration: Any, show_secrets: bool, secrets: Sequence[str
     return data if show_secrets else redact_json(data, secrets)
 
 
-def report(results: Sequence[UpdateResult], out: TextIO) -> int:
-    """The report, one line per id in input order, then the summary line; the exit code."""
+def report(
+    results: Sequence[UpdateResult],
+    out: TextIO,
+    skipped: Sequence[str] = (),
+    as_json: bool = False,
+) -> int:
+    """The report, one line per id (those a resumed run skipped first, as ``skipped``),
+    then the summary line; or, with `as_json`, one JSON object per id and then one for the
+    summary (keys never in either: errors and reasons are redacted texts). The exit code."""
     counts = dict.fromkeys(("ok", "failed", "unknown", "not_sent"), 0)
+    for integration_id in skipped:
+        note = "already ok with this key in the journal; not sent again"
+        if as_json:
+            done = {"integration_id": integration_id, "state": "skipped", "reason": note}
+            print(json.dumps(done), file=out)
+        else:
+            print(printable(f"{'skipped':<8} {integration_id}  {note}"), file=out)
     for result in results:
         counts[result.state] += 1
+        if as_json:
+            entry: dict[str, Any] = {"integration_id": result.integration_id, "state": result.state}
+            if result.error is not None:
+                entry["error"] = type(result.error).__name__
+                entry["message"] = str(result.error)
+                entry["may_have_been_applied"] = getattr(
+                    result.error, "may_have_been_applied", None
+                )
+            if result.reason:
+                entry["reason"] = result.reason
+            print(json.dumps(entry), file=out)
+            continue
         line = f"{result.state:<8} {result.integration_id}"
         if result.error is not None:
             line += f"  {type(result.error).__name__}: {result.error}"
@@ -56,7 +83,11 @@ def report(results: Sequence[UpdateResult], out: TextIO) -> int:
         elif result.reason:
             line += f"  {result.reason}"
         print(printable(line), file=out)
-    print(", ".join(f"{n} {state}" for state, n in counts.items()), file=out)
+    if as_json:
+        print(json.dumps({"summary": {**counts, "skipped": len(skipped)}}), file=out)
+    else:
+        summary = ", ".join(f"{n} {state}" for state, n in counts.items())
+        print(summary + (f", {len(skipped)} skipped" if skipped else ""), file=out)
     out.flush()
     return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
 
@@ -91,33 +122,81 @@ def _note(text: str) -> None:
     print(f"{PROG}: {printable(text)}", file=sys.stderr)
 
 
-class Progress:
-    """The progress line on stderr (a terminal only): done/total, rate, failures, ETA."""
+# Progress on stderr: redrawn in place on a terminal; elsewhere (CI, nohup, a pipe) one
+# line every PROGRESS_EVERY seconds, so a long run is never silent.
+PROGRESS_EVERY = 5.0
+# An ETA is shown once it means something: this share of the run done, and this long in.
+ETA_AFTER_SHARE = 0.02
+ETA_AFTER_SECONDS = 3.0
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.enabled = total, enabled
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return (
+        f"{whole // 3600}h{whole // 60 % 60:02d}m"
+        if whole >= 3600
+        else f"{whole // 60}m{whole % 60:02d}s"
+    )
+
+
+class Progress:
+    """The progress of update-many on stderr: done/total, rate, failures, ETA; then one
+    closing line with the elapsed time. ``mode``: "auto" (a terminal redraws, anything
+    else gets a line every few seconds), "always", or "never"."""
+
+    def __init__(self, total: int, mode: str, terminal: bool, skipped: int = 0) -> None:
+        self.total, self.skipped = total, skipped
+        self.enabled = mode != "never"
+        self.terminal = terminal
         self.done = self.failed = 0
         self.started = time.monotonic()
-        self._drawn = 0.0
+        # Off a terminal, the first line comes PROGRESS_EVERY in: a short run stays quiet.
+        self._drawn = 0.0 if terminal else self.started
+        self.shown = False
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        text = f"{self.done}/{self.total} done, {rate:.0f}/s, {self.failed} failed"
+        meaningful = self.done >= ETA_AFTER_SHARE * self.total and elapsed >= ETA_AFTER_SECONDS
+        if self.done < self.total:
+            left = (self.total - self.done) / rate if rate > 0 else 0.0
+            text += f", ETA {_clock(left)}" if meaningful and rate > 0 else ", ETA ..."
+        return text
 
     def add(self, ok: bool) -> None:
         self.done += 1
         self.failed += not ok
         now = time.monotonic()
-        if self.enabled and (now - self._drawn >= 0.1 or self.done == self.total):
-            self._drawn = now
-            rate = self.done / max(now - self.started, 1e-9)
-            left = (self.total - self.done) / rate if rate > 0 else 0.0
-            eta = f"{int(left // 60)}m{int(left % 60):02d}s"
-            sys.stderr.write(
-                f"\r{self.done}/{self.total} done, {rate:.0f}/s, {self.failed} failed, ETA {eta}   "
-            )
-            sys.stderr.flush()
+        if not self.enabled:
+            return
+        every = 0.1 if self.terminal else PROGRESS_EVERY
+        if now - self._drawn < every and self.done != self.total:
+            return
+        self._drawn = now
+        if self.terminal:
+            sys.stderr.write(f"\r{self.line(now)}   ")
+        elif self.done != self.total:
+            sys.stderr.write(f"{PROG}: {self.line(now)}\n")
+        else:
+            return
+        self.shown = True
+        sys.stderr.flush()
 
     def end(self) -> None:
-        if self.enabled and self.done:
+        """The closing line, after any progress was shown (a short quiet run adds none)."""
+        if not (self.enabled and self.shown):
+            return
+        if self.terminal and self.done:
             sys.stderr.write("\n")
-            sys.stderr.flush()
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        skipped = f"; {self.skipped} skipped (already done)" if self.skipped else ""
+        sys.stderr.write(
+            f"{PROG}: {self.done} of {self.total} updates ended in {_clock(elapsed)} "
+            f"({elapsed:.1f} s, {rate:.0f}/s), {self.failed} not ok{skipped}\n"
+        )
+        sys.stderr.flush()
 
 
 def _interrupted_note(

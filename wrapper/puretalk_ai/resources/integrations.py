@@ -40,6 +40,7 @@ from .._call import Gate
 from .._config import NOT_GIVEN, NotGiven, TimeoutTypes, check_max_retries
 from .._exceptions import PuretalkError
 from .._operation import Endpoint, endpoint
+from .._pacing import Pacer
 from .._redaction import KeyRing, MaskedKey
 from .._request import check_api_key, check_integration_id
 from .._response import RawResponse
@@ -116,18 +117,28 @@ def _safety_net(planned: list[BulkItem], batch: list[Batch]) -> Iterator[None]:
 
 
 def _prepare(
-    client: Puretalk | AsyncPuretalk, updates: Updates, concurrency: int, planned: list[BulkItem]
+    client: Puretalk | AsyncPuretalk,
+    updates: Updates,
+    concurrency: int,
+    max_rate: float | None,
+    planned: list[BulkItem],
 ) -> Batch | TypeError | ValueError:
     """The batch, or the error that refuses the input as a whole (returned, not raised, so
     that no frame holding the keys is in its traceback)."""
     try:
-        check_batch_options(concurrency)
+        check_batch_options(concurrency, max_rate)
     except (TypeError, ValueError) as exc:
         return exc
     items = plan_updates(updates, planned)
     if isinstance(items, Exception):
         return items
-    return Batch(items, concurrency, target=client.base_url, policy=client.retry_policy)
+    return Batch(
+        items,
+        concurrency,
+        target=client.base_url,
+        policy=client.retry_policy,
+        pacer=Pacer(max_rate),
+    )
 
 
 def _item_options(
@@ -176,6 +187,7 @@ class Integrations:
         max_retries: int | None = None,
         on_result: ResultCallback | None = None,
         on_start: StartCallback | None = None,
+        max_rate: float | None = None,
     ) -> list[UpdateResult]:
         """Update many integrations, at most `concurrency` at a time (worker threads).
 
@@ -188,12 +200,13 @@ class Integrations:
         `on_start(id)` is called just before each update is first sent (if it raises,
         that update is not sent and the batch stops) and `on_result(result)` as each
         finishes (from worker threads). Any exception that escapes (Ctrl-C, or one raised
-        by a callback) carries every id's state in ``.update_results``.
+        by a callback) carries every id's state in ``.update_results``. `max_rate` caps
+        the rate (updates per second) below what the server allows (a shared quota).
         """
         planned: list[BulkItem] = []
         made: list[Batch] = []
         with _safety_net(planned, made), _run_keys() as ring:
-            prepared = _prepare(self._client, updates, concurrency, planned)
+            prepared = _prepare(self._client, updates, concurrency, max_rate, planned)
             del updates  # the keys live on only inside MaskedKey objects
             if isinstance(prepared, Exception):
                 raise prepared
@@ -390,6 +403,7 @@ class AsyncIntegrations:
         max_retries: int | None = None,
         on_result: ResultCallback | None = None,
         on_start: StartCallback | None = None,
+        max_rate: float | None = None,
     ) -> list[UpdateResult]:
         """Update many integrations, at most `concurrency` in flight at once.
 
@@ -401,7 +415,7 @@ class AsyncIntegrations:
         planned: list[BulkItem] = []
         made: list[Batch] = []
         with _safety_net(planned, made), _run_keys() as ring:
-            prepared = _prepare(self._client, updates, concurrency, planned)
+            prepared = _prepare(self._client, updates, concurrency, max_rate, planned)
             del updates  # the keys live on only inside MaskedKey objects
             if isinstance(prepared, Exception):
                 raise prepared
