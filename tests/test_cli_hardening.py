@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from puretalk_ai import InternalServerError
 from puretalk_ai._cli import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERRUPTED,
@@ -693,3 +694,57 @@ def test_progress_never_keeps_stderr_quiet(tmp_path: Path) -> None:
         )  # fmt: skip
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_messages_that_point_the_right_way(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = run("integrations", "update-many", str(empty))
+    assert result.returncode == EXIT_USAGE
+    assert "the file is empty" in result.stderr
+    other = run("integrations", "update-many", str(empty), "--api-key-env", "NEWK")
+    assert "--api-key-env (not an option of puretalk-ai integrations update-many)" in (
+        other.stderr.splitlines()[-1]  # after argparse's usage line
+    )
+    assert "did you mean" not in other.stderr
+    typo = run("integrations", "update-many", str(empty), "--journl", "j.jsonl")
+    assert "--journl (did you mean --journal?)" in typo.stderr.splitlines()[-1]
+    seed = tmp_path / "seed.json"
+    seed.write_text('[{"integration_id": "not-a-uuid"}]')
+    bad_seed = run("fake-server", "--seed", str(seed))
+    assert "bad seed data in integration #1: integration_id must be a UUID" in (
+        one_line_error(bad_seed)
+    )
+
+
+def test_an_unknown_log_level_is_said_not_ignored() -> None:
+    import sys
+
+    script = "import puretalk_ai"
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PURETALK_LOG": "verbose"}, check=False,
+    )  # fmt: skip
+    assert "PURETALK_LOG='verbose' is not a level (debug or info)" in result.stderr
+
+
+def test_the_fake_server_injects_faults_from_the_command_line(tmp_path: Path) -> None:
+    from puretalk_ai.testing import FakePuretalk as Fake
+
+    fake = Fake(api_key=CALLER_KEY, fail_rate=1.0, fail_status=500, seed=1)
+    stored = fake.add_integration(api_key="old-key-000")
+    with fake.client(max_retries=0) as client, pytest.raises(InternalServerError):
+        client.integrations.update(stored.integration_id, api_key=NEW_KEY)
+    half = Fake(api_key=CALLER_KEY, fail_rate=0.5, seed=7)
+    half.add_integration(integration_id=stored.integration_id, api_key="old-key-000")
+    with half.client(max_retries=0) as client:
+        outcomes = []
+        for _ in range(40):
+            try:
+                client.integrations.update(stored.integration_id, api_key=NEW_KEY)
+                outcomes.append("ok")
+            except InternalServerError:
+                outcomes.append("503")
+    assert 5 < outcomes.count("503") < 35
+    usage = run("fake-server", "--fail-rate", "2")
+    assert usage.returncode == EXIT_USAGE

@@ -294,3 +294,13 @@ def test_a_reset_without_retries_is_a_connection_error_or_an_incomplete_success(
         assert "may have been applied" in str(caught.value)
     else:  # in-process, the transport raises before any response
         assert type(caught.value) is puretalk_ai.APIConnectionError
+
+
+def test_the_testing_docstring_example_runs_as_written() -> None:
+    import textwrap
+
+    import puretalk_ai.testing
+
+    doc = puretalk_ai.testing.__doc__ or ""
+    example = doc.split("\n\n", 1)[1].split("\n\nFor cassettes", 1)[0]
+    exec(compile(textwrap.dedent(example), "testing-docstring", "exec"), {})  # noqa: S102

@@ -31,7 +31,16 @@ def log_handler(stream: TextIO | None = None) -> logging.Handler:
 
 def setup_logging_from_env() -> None:
     """PURETALK_LOG=debug|info adds a stderr handler, once."""
-    level = _LEVELS.get(os.environ.get(LOG_ENV, "").strip().lower())
+    asked = os.environ.get(LOG_ENV, "").strip().lower()
+    level = _LEVELS.get(asked)
+    if asked and level is None:
+        import warnings  # rare: only for a value that is not a level
+
+        warnings.warn(
+            f"{LOG_ENV}={asked[:20]!r} is not a level (debug or info); no log handler added",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if level is None or any(getattr(h, "_puretalk", False) for h in logger.handlers):
         return
     handler = log_handler()

@@ -48,7 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         refuse_keys_in_argv(arguments)
-        args = build_parser().parse_args(arguments)
+        parser = build_parser()
+        parser.argv = arguments  # type: ignore[attr-defined]
+        args = parser.parse_args(arguments)
         return int(args.run(args, sys.stdout))
     except CliError as exc:
         print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)

@@ -41,22 +41,39 @@ class _Parser(argparse.ArgumentParser):
     """No prefix matching (``--api-key`` must never become ``--api-key-env``), and errors
     that never echo an argument's value (it may be a key pasted in the wrong place)."""
 
+    argv: Sequence[str] = ()  # what is being parsed: the command it names is the context
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
 
+    def _command(self) -> argparse.ArgumentParser:
+        """The (sub)command the arguments name: its options are the ones that fit."""
+        parser: argparse.ArgumentParser = self
+        for token in self.argv:
+            subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            if not subparsers or token not in subparsers[0].choices:
+                continue
+            parser = subparsers[0].choices[token]
+        return parser
+
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments:"):
             tokens = message.split(":", 1)[1].split()
-            # A token is shown only when it is a near miss of one of our option names: a
-            # typo is worth naming, and anything else may be a key pasted in the wrong place.
-            known = _option_names(self)
-            names = [
-                f"{name} (did you mean {close[0]}?)"
-                for name in (t.split("=", 1)[0] for t in tokens)
-                if name.startswith("--")
-                and (close := difflib.get_close_matches(name, known, n=1, cutoff=0.8))
-            ]
+            # A token is shown only when it is a near miss of one of the command's options
+            # (a typo is worth naming; anything else may be a key pasted in the wrong
+            # place), or an option of another command.
+            command = self._command()
+            known = _option_names(command)
+            everywhere = _option_names(self)
+            names: list[str] = []
+            for name in (t.split("=", 1)[0] for t in tokens):
+                if not name.startswith("--"):
+                    continue
+                if name in everywhere and name not in known:
+                    names.append(f"{name} (not an option of {command.prog})")
+                elif close := difflib.get_close_matches(name, known, n=1, cutoff=0.8):
+                    names.append(f"{name} (did you mean {close[0]}?)")
             shown = f": {', '.join(names)}" if names else ""
             message = f"{len(tokens)} unrecognized argument(s){shown} (values not shown)"
         else:
@@ -87,6 +104,16 @@ def _count(minimum: int) -> Any:
         return value
 
     return parse
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be a number from 0 to 1")
+    return value
 
 
 def _non_negative(text: str) -> float:
@@ -204,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     _connection_options(api)
     api.set_defaults(run=cmd_api)
 
-    fake = commands.add_parser("fake-server", help="run a local fake Puretalk for manual trials")
+    fake = commands.add_parser(
+        "fake-server",
+        help="run a local fake Puretalk for manual trials",
+        description="Serves PATCH, GET and DELETE of one integration and GET of the list "
+        "(paged by page= and limit=, 1-100) under /api/ruth-connect/integrations, on "
+        "127.0.0.1.",
+    )
     fake.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     fake.add_argument("--seed", metavar="FILE", help="JSON list of integrations to serve")
     fake.add_argument(
@@ -223,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     fake.add_argument(
         "--latency", type=_non_negative, default=0.0, metavar="S", help="wait S seconds per answer"
     )
+    fake.add_argument(
+        "--fail-rate", type=_share, default=0.0, metavar="P",
+        help="answer this share of requests (0-1) with --fail-status instead (default: 0)",
+    )  # fmt: skip
+    fake.add_argument(
+        "--fail-status", type=int, default=503, metavar="S",
+        help="the status of --fail-rate's answers (default: 503)",
+    )  # fmt: skip
     fake.add_argument(
         "--api-key-env", metavar="VAR", default="PURETALK_API_KEY",
         help="accept the X-API-KEY held in $VAR (default: PURETALK_API_KEY)",

@@ -313,10 +313,14 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
     api_key = os.environ.get(args.api_key_env)
     if not api_key:
         raise CliError(f"set {args.api_key_env}: the fake accepts that value as X-API-KEY")
-    try:
-        seeded = [FakeIntegration.from_json(item) for item in load_seed(args.seed)]
-    except (TypeError, ValueError) as exc:
-        raise CliError(f"bad seed data: {type(exc).__name__}") from None
+    seeded: list[FakeIntegration] = []
+    for position, data in enumerate(load_seed(args.seed)):
+        try:  # the messages name a field or an id, never a key
+            seeded.append(FakeIntegration.from_json(data))
+        except (TypeError, ValueError) as exc:
+            raise CliError(f"bad seed data in integration #{position + 1}: {exc}") from None
+    if not 400 <= args.fail_status <= 599:
+        raise CliError("--fail-status must be an error status (400-599)")
     fake = FakePuretalk(
         api_key=api_key,
         integrations=seeded,
@@ -324,6 +328,8 @@ def cmd_fake_server(args: argparse.Namespace, out: TextIO) -> int:
         rate_limiter=args.rate_limiter,
         rate_window=args.rate_window,
         latency=args.latency,
+        fail_rate=args.fail_rate,
+        fail_status=args.fail_status,
     )
     try:
         server = fake.serve(port=args.port)

@@ -116,6 +116,8 @@ def parse_rows(path: Path, text: str) -> tuple[list[Row], list[str]]:
     """Rows and the problems found, each problem naming its line. Values never shown."""
     rows: list[Row] = []
     problems: list[str] = []
+    if not text.strip():
+        return [], ["the file is empty: nothing to send"]
     for number, line in enumerate(text.splitlines(), start=1):
         if len(line) > MAX_LINE_CHARS:
             return [], [f"line {number}: longer than {MAX_LINE_CHARS} characters"]

@@ -6,6 +6,7 @@ import datetime
 import functools
 import json
 import math
+import random
 import threading
 import time
 import uuid
@@ -225,12 +226,21 @@ class FakePuretalk:
         rate_limiter: LimiterKind = "token-bucket",
         rate_window: float = 1.0,
         latency: float = 0.0,
+        fail_rate: float = 0.0,
+        fail_status: int = 503,
+        seed: int | None = None,
     ) -> None:
         """`rate_limit`: requests per second; past it, 429 with ``Retry-After`` and
         ``retry-after-ms``. `rate_limiter`: ``"token-bucket"`` (a bucket holding a tenth of
         a second's worth, at least one) or ``"fixed-window"`` (``rate_limit * rate_window``
         requests per window of `rate_window` seconds). `latency`: seconds every answer
-        waits before it is sent."""
+        waits before it is sent. `fail_rate`: the share of requests (beyond those queued
+        by ``fail_next`` and friends) answered `fail_status` instead, drawn from a random
+        generator seeded with `seed`. A list is paged by ``page`` and ``limit`` (1-100)."""
+        if not 0.0 <= fail_rate <= 1.0:
+            raise ValueError("fail_rate must be within [0, 1]")
+        if not 400 <= fail_status <= 599:
+            raise ValueError("fail_status must be an error status (400-599)")
         if rate_limit is not None and not rate_limit > 0:
             raise ValueError("rate_limit must be > 0 requests per second")
         if not rate_window > 0:
@@ -250,6 +260,12 @@ class FakePuretalk:
         self.requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._fail_rate = fail_rate
+        self._random_fault = Fault(
+            "status", status=fail_status, headers={"content-type": "application/json"},
+            body=_FAULT_BODY,
+        )  # fmt: skip
+        self._random = random.Random(seed)
         for item in integrations:
             self.add_integration(item)
 
@@ -396,7 +412,11 @@ class FakePuretalk:
         Override it for a schedule of your own (keyed by path, say, so that concurrent
         clients still meet a deterministic plan). Called with the fake's lock held.
         """
-        return self._faults.pop(0) if self._faults else None
+        if self._faults:
+            return self._faults.pop(0)
+        if self._fail_rate and self._random.random() < self._fail_rate:
+            return self._random_fault
+        return None
 
     def _answer(
         self,
