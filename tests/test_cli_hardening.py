@@ -703,8 +703,11 @@ def test_messages_that_point_the_right_way(tmp_path: Path) -> None:
     assert result.returncode == EXIT_USAGE
     assert "the file is empty" in result.stderr
     other = run("integrations", "update-many", str(empty), "--api-key-env", "NEWK")
-    assert "--api-key-env (not an option of puretalk-ai integrations update-many)" in (
-        other.stderr.splitlines()[-1]  # after argparse's usage line
+    assert (
+        "--api-key-env (not an option of puretalk-ai integrations update-many)"
+        in (
+            other.stderr.splitlines()[-1]  # after argparse's usage line
+        )
     )
     assert "did you mean" not in other.stderr
     typo = run("integrations", "update-many", str(empty), "--journl", "j.jsonl")
