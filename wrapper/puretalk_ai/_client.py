@@ -280,7 +280,7 @@ class Puretalk(HttpMethods, _BaseClient[httpx.Client, SyncSender]):
 
     def _init_resources(self) -> None:
         self.integrations = Integrations(self)
-        self.with_raw_response = RawHttpMethods(self)
+        self.with_raw_response: RawHttpMethods = RawHttpMethods(self)
 
     def _run(self, flow: Flow[T], sleep: Callable[[float], None] = time.sleep) -> T:
         sender = self._sender
@@ -406,7 +406,7 @@ class AsyncPuretalk(AsyncHttpMethods, _BaseClient[httpx.AsyncClient, AsyncSender
 
     def _init_resources(self) -> None:
         self.integrations = AsyncIntegrations(self)
-        self.with_raw_response = AsyncRawHttpMethods(self)
+        self.with_raw_response: AsyncRawHttpMethods = AsyncRawHttpMethods(self)
 
     async def _run(
         self, flow: Flow[T], sleep: Callable[[float], Awaitable[None]] | None = None
