@@ -95,3 +95,49 @@ def test_call_checks_the_operations_own_arguments(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout
     errors = {line.split(":")[1] for line in result.stdout.splitlines() if ": error:" in line}
     assert errors == {"7", "8", "9", "12"}, result.stdout
+
+
+def test_every_readme_snippet_passes_pyright_strict(tmp_path: Path) -> None:
+    """What VS Code users see: the same snippets under pyright's strict mode."""
+    import json
+    import shutil
+
+    pyright = ROOT / "node_modules" / ".bin" / "pyright"
+    assert pyright.exists(), "make install puts pyright in node_modules"
+    module = [
+        PRELUDE.replace("client: Puretalk", "client = Puretalk()")
+        .replace("aclient: AsyncPuretalk", "aclient = AsyncPuretalk()")
+        .replace("pairs: list[tuple[str, str]]", "pairs: list[tuple[str, str]] = []")
+    ]
+    for number, body in enumerate(snippets()):
+        module.append(f"\n\nasync def snippet_{number}() -> None:\n")
+        module.append(textwrap.indent(body, "    ") + "    pass\n")
+    path = tmp_path / "readme_snippets.py"
+    path.write_text("".join(module))
+    config = tmp_path / "pyrightconfig.json"
+    config.write_text(
+        json.dumps(
+            {
+                "typeCheckingMode": "strict",
+                "extraPaths": [str(ROOT / "wrapper"), str(ROOT / "generated")],
+                "pythonVersion": "3.11",
+                "reportUnusedVariable": False,
+                "reportUnusedExpression": False,
+                "reportUnusedCoroutine": False,
+                # Artifacts of the harness, which wraps each snippet in a function:
+                "reportUnusedImport": False,
+                "reportUnusedFunction": False,
+            }
+        )
+    )
+    venv_bin = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        [str(pyright), "--outputjson", "-p", str(config), str(path)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={"PATH": f"{venv_bin}:{Path(shutil.which('node') or 'node').parent}"},
+    )  # fmt: skip
+    report = json.loads(result.stdout)
+    errors = [d for d in report["generalDiagnostics"] if d["severity"] == "error"]
+    assert errors == [], "\n".join(
+        f"{d['range']['start']['line'] + 1}: {d['message']}" for d in errors
+    )

@@ -122,8 +122,8 @@ class UpdateNotOk:
 
 
 UpdateResult = UpdateOk | UpdateNotOk
-"""One id's outcome. ``if result.ok:`` narrows it to ``UpdateOk`` (mypy; pyright narrows
-``if result.ok is True:``), so ``result.integration`` is then an ``Integration``."""
+"""One id's outcome. ``isinstance(result, UpdateOk)`` narrows it under every type checker
+(mypy narrows ``if result.ok:`` too), so ``result.integration`` is then an ``Integration``."""
 
 
 class BulkItem:
