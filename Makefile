@@ -19,10 +19,10 @@ SRC ?=
 
 help:
 	@echo "make demo             run an integration update against the bundled fake server (~1 min first)"
-	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~40 s)"
+	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~35 s)"
 	@echo "make test             every check: spec, check-generated, check-api, ruff, mypy --strict,"
-	@echo "                      pyright, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (5-6 min)"
-	@echo "make pytest           the whole suite on 3.11 in parallel workers (~2.5 min)"
+	@echo "                      pyright, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (7-8 min; 15 on a busy machine)"
+	@echo "make pytest           the whole suite on 3.11 in parallel workers (~4 min)"
 	@echo "make generate         regenerate generated/ from openapi/, then the API change summary (~5 s)"
 	@echo "make check-generated  fail with a diff if generated/ is stale (~5 s)"
 	@echo "make check-api        the semver guard: API changes vs version bump and CHANGELOG (~5 s)"
