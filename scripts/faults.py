@@ -8,7 +8,7 @@ Each scheduled fault hits an update's first attempt only:
     i % 10 == 1  503 with retry-after-ms: 1
     i % 10 == 3  429 with Retry-After: 0 and retry-after-ms: 1
     i % 10 == 5  the connection reset mid-response
-    i % 20 == 7  a stall four times longer than the client's timeout
+    i % 20 == 7  a stall three times longer than the client's timeout
     i % 50 == 9  400 (only with --non-retryable: never retried)
 It prints one `name: value` line per figure.
 """
@@ -25,8 +25,10 @@ from puretalk_ai import Puretalk
 from puretalk_ai.testing import FakePuretalk, Fault
 
 CALLER_KEY = "faults-caller-key"
-TIMEOUT = 0.25
-STALL = TIMEOUT * 4
+# Long enough that no unfaulted answer times out on a busy machine (an extra attempt would
+# make the figures wrong), while a stall is sure to.
+TIMEOUT = 1.5
+STALL = TIMEOUT * 3
 
 
 def planned_fault(index: int, non_retryable: bool) -> Fault | None:
