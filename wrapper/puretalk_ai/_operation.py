@@ -122,12 +122,19 @@ def endpoint(
     if get_kwargs.__module__ == update_integration.__name__:
         integration_id = check_integration_id(arguments.get("integration_id"))
         checks = IntegrationChecks(integration_id, strict)
-    generated = _Kwargs(get_kwargs(*args, **kwargs))
-    # JSON and form bodies: what a secret-named field holds is a secret of this call, checked
-    # as a key (a str UTF-8 can carry), and redacted from errors and echoes.
-    body = generated.kwargs
-    found = tuple(MaskedKey(v) for v in secret_values([body.get("json"), body.get("data")]))
-    del body
+    parser = Parser(parse_response, checks, results_only=results_only and checks is not None)
+    return _endpoint_of(_Kwargs(get_kwargs(*args, **kwargs)), parser, extra_headers)
+
+
+def _endpoint_of(
+    generated: _Kwargs, parser: Parser, extra_headers: Mapping[str, str] | None
+) -> Endpoint:
+    """A request's pieces as an endpoint. JSON and form bodies: what a secret-named field
+    holds is a secret of this call, checked as a key (a str UTF-8 can carry), and redacted
+    from errors and echoes; then the extra headers are checked."""
+    bodies = [generated.kwargs.get("json"), generated.kwargs.get("data")]
+    found = tuple(MaskedKey(v) for v in secret_values(bodies))
+    del bodies
     for position, key in enumerate(found):
         check_api_key(key, "api_key" if len(found) == 1 else f"secret field #{position + 1}")
     checked_headers = check_headers(extra_headers, "extra_headers")
@@ -136,7 +143,6 @@ def endpoint(
     def build(config: ClientConfig) -> RequestParts:
         return request_parts(config, generated.kwargs, checked_headers)
 
-    parser = Parser(parse_response, checks, results_only=results_only and checks is not None)
     return Endpoint(build, parser, found, method in IDEMPOTENT)
 
 
@@ -195,13 +201,4 @@ def path_endpoint(
     if json is not None:
         kwargs["json"] = json
         kwargs["headers"] = {"Content-Type": "application/json"}
-    generated = _Kwargs(kwargs)
-    found = tuple(MaskedKey(v) for v in secret_values([json]))
-    for position, key in enumerate(found):
-        check_api_key(key, "api_key" if len(found) == 1 else f"secret field #{position + 1}")
-    checked_headers = check_headers(extra_headers, "extra_headers")
-
-    def build(config: ClientConfig) -> RequestParts:
-        return request_parts(config, generated.kwargs, checked_headers)
-
-    return Endpoint(build, Parser(_json_answer), found, method in IDEMPOTENT)
+    return _endpoint_of(_Kwargs(kwargs), Parser(_json_answer), extra_headers)

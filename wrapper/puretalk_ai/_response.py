@@ -357,10 +357,3 @@ class RawResponse(typing.Generic[_T]):
 
     def __repr__(self) -> str:
         return f"<RawResponse [{self.status_code}]>"
-
-
-def status_of(outcome: Received | Exception) -> int | None:
-    """The status of an attempt's outcome, when it got a response."""
-    if isinstance(outcome, Received):
-        return outcome.response.status_code
-    return outcome.status_code if isinstance(outcome, APIStatusError) else None

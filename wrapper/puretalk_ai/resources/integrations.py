@@ -222,15 +222,18 @@ class Integrations:
             return _drive_sync(batch, call, on_start, on_result)
 
 
-class _LockedGate:
-    """An item's gate for a worker thread: every use under the batch's lock, and a stop
-    wakes every sleeping worker."""
+class _SharedGate:
+    """An item's gate as a driver shares it: every use under `lock` (the sync driver's
+    condition; nothing for the async one), and a stop wakes every sleeping worker."""
 
-    __slots__ = ("free_retries", "gate", "lock")
+    __slots__ = ("free_retries", "gate", "lock", "wake")
 
-    def __init__(self, gate: ItemGate, lock: threading.Condition) -> None:
+    def __init__(
+        self, gate: ItemGate, lock: contextlib.AbstractContextManager[Any], wake: Callable[[], None]
+    ) -> None:
         self.gate = gate
         self.lock = lock
+        self.wake = wake
         self.free_retries = gate.free_retries
 
     def admit(self, now: float) -> float | str | None:
@@ -241,7 +244,7 @@ class _LockedGate:
         with self.lock:
             self.gate.answered(*outcome)
             if self.gate.batch.stop_reason is not None:
-                self.lock.notify_all()
+                self.wake()
 
 
 def _drive_sync(
@@ -282,7 +285,9 @@ def _drive_sync(
                     batch.withdraw(item)
                 continue
             try:
-                outcome: Any = call(item, _LockedGate(batch.gate(item), lock), sleep)
+                outcome: Any = call(
+                    item, _SharedGate(batch.gate(item), lock, lock.notify_all), sleep
+                )
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             with lock:
@@ -432,25 +437,6 @@ class AsyncIntegrations:
             return await _drive_async(batch, call, on_start, on_result)
 
 
-class _WatchedGate:
-    """An item's gate for an async worker: a stop wakes every sleeping worker."""
-
-    __slots__ = ("free_retries", "gate", "stopped")
-
-    def __init__(self, gate: ItemGate, stopped: Callable[[], None]) -> None:
-        self.gate = gate
-        self.stopped = stopped
-        self.free_retries = gate.free_retries
-
-    def admit(self, now: float) -> float | str | None:
-        return self.gate.admit(now)
-
-    def answered(self, *outcome: Any) -> None:
-        self.gate.answered(*outcome)
-        if self.gate.batch.stop_reason is not None:
-            self.stopped()
-
-
 async def _drive_async(
     batch: Batch,
     call: Callable[[BulkItem, Gate, Callable[[float], Awaitable[None]]], Awaitable[Any]],
@@ -461,6 +447,7 @@ async def _drive_async(
     import anyio
 
     stop = anyio.Event()  # set once the batch stops: sleeping workers wake
+    unlocked = contextlib.nullcontext()  # one event loop: the batch needs no lock
 
     def stopped() -> None:
         stop.set()
@@ -498,7 +485,9 @@ async def _drive_async(
                 batch.withdraw(item)  # its on_start raised: this update is not sent
                 continue
             try:
-                outcome: Any = await call(item, _WatchedGate(batch.gate(item), stopped), sleep)
+                outcome: Any = await call(
+                    item, _SharedGate(batch.gate(item), unlocked, stopped), sleep
+                )
             except Exception as exc:  # one result per id, whatever happened to it
                 outcome = exc
             result = batch.finish(item, outcome)
