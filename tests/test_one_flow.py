@@ -333,3 +333,43 @@ def test_a_batch_masks_every_key_of_the_run_in_every_items_data(kind: str) -> No
         data = result.integration.data
         assert isinstance(data, puretalk_ai.IntegrationData)
         assert data.api_key == key  # where the key belongs, it stays
+
+
+def _error_of(outcome: Any) -> BaseException:
+    if isinstance(outcome, puretalk_ai.UpdateNotOk):
+        assert outcome.error is not None, outcome
+        return outcome.error
+    assert isinstance(outcome, BaseException), outcome
+    return outcome
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("steps", "options", "retries"),
+    [
+        ([Step(400)], {}, 0),
+        ([Step(503), Step(400)], {}, 1),
+        ([Step(500), Step(409)], {"max_retries": 2}, 2),
+        ([Step(drop=True), Step(503, {"retry-after-ms": "1"}), Step(404)], {}, 2),
+    ],
+    ids=["400", "503-400", "500-409-409", "drop-503-404"],
+)
+def test_every_error_says_how_many_retries_came_before_it(
+    path: str, steps: list[Step], options: dict[str, Any], retries: int
+) -> None:
+    """``retries_taken`` on the error that ends a call is its attempts less one, on every
+    path (a batch's item error included)."""
+    script = Script(steps)
+    with serving(handler(script)) as base_url:
+        error = _error_of(run_path(path, base_url, options))
+    assert isinstance(error, puretalk_ai.APIStatusError)
+    assert error.retries_taken == retries == script.hits - 1
+
+
+@pytest.mark.parametrize("path", ["update/sync", "update/async", "many8/sync"])
+def test_a_total_timeout_error_counts_its_retries(path: str) -> None:
+    script = Script([Step(503, delay=0.15)])
+    with serving(handler(script)) as base_url:
+        error = _error_of(run_path(path, base_url, {"total_timeout": 0.3, "max_retries": 8}))
+    assert isinstance(error, puretalk_ai.APITimeoutError)
+    assert error.retries_taken == script.hits - 1

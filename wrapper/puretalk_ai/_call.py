@@ -264,6 +264,9 @@ def run_flow(options: CallOptions[T]) -> Flow[Result[T]]:
         # "May have been applied" is about the call: each error is built knowing whether an
         # earlier attempt may have applied it (``applied`` above), and says so itself.
         applied = error.may_have_been_applied
+        # The one place every error of an attempt passes: it learns how many retries came
+        # before it, before it leaves the flow.
+        error.retries_taken = attempt - 1
         last_error = error
         decision = options.policy.decide(
             error, charged, options.max_retries, idempotent=options.idempotent
@@ -286,8 +289,10 @@ def run_flow(options: CallOptions[T]) -> Flow[Result[T]]:
                 raise error
             raise error from cause
         yield Sleep(decision.delay)
-    raise APITimeoutError(
+    timed_out = APITimeoutError(
         f"total_timeout of {options.total_timeout} s ran out"
         + (f"; last error: {last_error.message}" if last_error else ""),
         may_have_been_applied=applied,
-    ) from last_error
+    )
+    timed_out.retries_taken = max(attempt - 1, 0)
+    raise timed_out from last_error

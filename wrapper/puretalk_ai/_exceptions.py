@@ -58,6 +58,9 @@ class PuretalkError(Exception):
     message: str
     may_have_been_applied: bool
     """Whether the change this call stood for may have been applied (False: it was not)."""
+    retries_taken: int = 0
+    """How many times the call was retried before this error ended it (0: one attempt, or
+    none when it failed before sending)."""
 
     def __init__(self, message: str, *, may_have_been_applied: bool = False) -> None:
         super().__init__(message)

@@ -39,6 +39,15 @@ class CassetteScrubber:
     def __repr__(self) -> str:
         return "CassetteScrubber(***)"
 
+    # pytest-recording deep-copies its config (the hooks included) for every test. The
+    # scrubber is one shared memory of keys, and its ring holds secrets that must never be
+    # pickled, so a copy is the scrubber itself.
+    def __copy__(self) -> CassetteScrubber:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CassetteScrubber:
+        return self
+
     def before_record_request(self, request: Any) -> Any:
         """Mask the auth header and every secret-named body field; remember their values."""
         for name in list(request.headers):
