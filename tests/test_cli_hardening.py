@@ -678,9 +678,11 @@ def test_a_piped_run_shows_progress_and_max_rate_caps_it(tmp_path: Path) -> None
     assert "36 of 36 updates ended in" in result.stderr
     entries = [json.loads(line) for line in result.stdout.splitlines()]
     assert [e["state"] for e in entries[:-1]] == ["ok"] * 36
-    assert entries[-1] == {
-        "summary": {"ok": 36, "failed": 0, "unknown": 0, "not_sent": 0, "skipped": 0}
-    }
+    summary = entries[-1]["summary"]
+    assert 0 < summary.pop("elapsed_seconds") <= took
+    assert summary == {
+        "ok": 36, "failed": 0, "unknown": 0, "not_sent": 0, "skipped": 0, "rate_limited": 0
+    }  # fmt: skip
     assert NEW_KEY not in result.stdout + result.stderr
 
 
@@ -751,3 +753,42 @@ def test_the_fake_server_injects_faults_from_the_command_line(tmp_path: Path) ->
     assert 5 < outcomes.count("503") < 35
     usage = run("fake-server", "--fail-rate", "2")
     assert usage.returncode == EXIT_USAGE
+
+
+def test_the_summary_counts_the_servers_429s(tmp_path: Path) -> None:
+    """Against a rate limit, the summary (text and JSON) counts the answers that were 429,
+    as many as the server sent."""
+    ids = IDS[:30]
+    keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(ids)])
+    for output in ("text", "json"):
+        fake = fake_with(ids, rate_limit=10)
+        with fake.serve() as served:
+            result = run(
+                "integrations", "update-many", keys, "--base-url", served.base_url,
+                "--concurrency", "16", "--output", output,
+            )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        sent_429 = sum(r.status == 429 for r in fake.requests)
+        assert sent_429 > 0  # a burst of 16 against a bucket of one request
+        last = result.stdout.splitlines()[-1]
+        if output == "json":
+            assert json.loads(last)["summary"]["rate_limited"] == sent_429
+        else:
+            counts = "30 ok, 0 failed, 0 unknown, 0 not_sent"
+            assert last == f"{counts}; {sent_429} answers were 429 (rate limited)"
+
+
+def test_progress_and_its_closing_line_count_429s(capsys: pytest.CaptureFixture[str]) -> None:
+    from puretalk_ai import UpdateNotOk
+    from puretalk_ai._cli._report import Progress
+
+    progress = Progress(2, "always", terminal=False)
+    progress._drawn = progress.started - 60  # the next line is due
+    progress.add(UpdateNotOk(IDS[0], "not_sent", reason="stopped", rate_limited=3))
+    progress.add(UpdateNotOk(IDS[1], "not_sent", reason="stopped", rate_limited=2))
+    progress.end()
+    err = capsys.readouterr().err
+    assert "1/2 done" in err
+    assert "1 failed, 3 answers 429" in err
+    assert "2 of 2 updates ended in" in err
+    assert "2 not ok, 5 answers 429" in err

@@ -85,6 +85,8 @@ class UpdateOk:
 
     integration_id: str
     integration: Integration
+    rate_limited: int = attrs.field(default=0, kw_only=True)
+    """How many of this id's attempts the server answered 429 (rate limited)."""
     ok: Literal[True] = attrs.field(default=True, init=False)
     state: Literal["ok"] = attrs.field(default="ok", init=False)
     error: None = attrs.field(default=None, init=False)
@@ -111,6 +113,8 @@ class UpdateNotOk:
     state: Literal["failed", "unknown", "not_sent"]
     error: BaseException | None = None
     reason: str | None = None
+    rate_limited: int = attrs.field(default=0, kw_only=True)
+    """How many of this id's attempts the server answered 429 (rate limited)."""
     ok: Literal[False] = attrs.field(default=False, init=False)
     integration: None = attrs.field(default=None, init=False)
 
@@ -131,7 +135,7 @@ class BulkItem:
 
     __slots__ = (
         "attempts", "cut", "in_flight", "index", "input_error", "integration_id", "key",
-        "last_error",
+        "last_error", "rate_limited",
     )  # fmt: skip
 
     def __init__(
@@ -146,6 +150,7 @@ class BulkItem:
         self.key = key
         self.input_error = input_error  # refused before sending (bad id or key type)
         self.attempts = 0  # times sent
+        self.rate_limited = 0  # answers 429
         self.in_flight = False
         self.last_error: PuretalkError | None = None  # its last attempt's, when it failed
         self.cut = False  # a retry it was due was not sent: the batch had stopped
@@ -315,6 +320,7 @@ class Batch:
         status = error.status_code if isinstance(error, APIStatusError) else None
         if status == 429:
             self.rate_limited += 1
+            item.rate_limited += 1
             self.pacer.throttled(now, sent_at, asked)
             if self._throttled_since is None:
                 self._throttled_since = now
@@ -406,7 +412,7 @@ class Batch:
         self._record(item, UpdateNotOk(item.integration_id, "not_sent", reason=reason))
 
     def _record(self, item: BulkItem, result: UpdateResult) -> UpdateResult:
-        self.done[item.index] = result
+        self.done[item.index] = result = _counted(item, result)
         return result
 
     def results(self) -> list[UpdateResult]:
@@ -426,7 +432,7 @@ class Batch:
                     result = UpdateNotOk(item.integration_id, "failed", item.input_error)
                 else:
                     result = UpdateNotOk(item.integration_id, "not_sent", reason=reason)
-            out.append(result)
+            out.append(_counted(item, result))
         return out
 
     def outcome(self) -> list[UpdateResult]:
@@ -435,6 +441,12 @@ class Batch:
         if self.callback_error is not None:
             raise attach_results(self.callback_error, results)
         return results
+
+
+def _counted(item: BulkItem, result: UpdateResult) -> UpdateResult:
+    if item.rate_limited == result.rate_limited:
+        return result
+    return attrs.evolve(result, rate_limited=item.rate_limited)
 
 
 class ItemGate:

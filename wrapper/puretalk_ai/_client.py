@@ -17,6 +17,7 @@ from ._config import (
     NOT_GIVEN,
     ClientConfig,
     NotGiven,
+    ProxyTypes,
     TimeoutTypes,
     check_max_retries,
     merge_headers,
@@ -100,12 +101,16 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
         strict_response_validation: bool = False,
         retry_policy: RetryPolicy | None = None,
         http_client: _HttpT | None = None,
+        proxy: ProxyTypes = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         if http_client is not None and not isinstance(http_client, self._http_client_type):
             raise TypeError(
                 f"http_client must be an {self._http_client_type.__module__}."
                 f"{self._http_client_type.__name__}, not {type(http_client).__name__}"
             )
+        if http_client is not None and proxy is not None:
+            raise ValueError("pass proxy or http_client, not both (give your client its proxy)")
         self._config = ClientConfig.create(
             api_key=api_key,
             base_url=base_url,
@@ -116,6 +121,8 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
             max_response_bytes=max_response_bytes,
             strict_response_validation=strict_response_validation,
             retry_policy=retry_policy,
+            proxy=proxy,
+            allow_insecure_http=allow_insecure_http,
         )
         # The caller key is pinned: only the keys the client learns from calls age out.
         self._keys = KeyRing(limit=MAX_CLIENT_KEYS, pinned=(self._config.api_key,))
@@ -127,8 +134,9 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
 
     def _make_sender(self, http_client: _HttpT | None, backend: HttpBackend) -> _SenderT:
         """The sender for this configuration (its base URL and body cap)."""
+        config = self._config
         return self._sender_type(
-            self._config.base_url, http_client, self._config.max_response_bytes, backend
+            config.base_url, http_client, config.max_response_bytes, backend, config.proxy
         )
 
     @property
@@ -202,6 +210,8 @@ class _BaseClient(Generic[_HttpT, _SenderT]):
                 else strict_response_validation
             ),
             retry_policy=config.retry_policy if retry_policy is None else retry_policy,
+            proxy=config.proxy,
+            allow_insecure_http=config.allow_insecure_http,
         )
         if (
             copy._config.base_url == config.base_url
@@ -380,6 +390,8 @@ class AsyncPuretalk(AsyncHttpMethods, _BaseClient[httpx.AsyncClient, AsyncSender
         retry_policy: RetryPolicy | None = None,
         http_client: httpx.AsyncClient | None = None,
         http_backend: HttpBackend = "httpx",
+        proxy: ProxyTypes = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         if http_backend not in ("httpx", "aiohttp"):
             raise ValueError('http_backend must be "httpx" or "aiohttp"')
@@ -397,6 +409,8 @@ class AsyncPuretalk(AsyncHttpMethods, _BaseClient[httpx.AsyncClient, AsyncSender
             strict_response_validation=strict_response_validation,
             retry_policy=retry_policy,
             http_client=http_client,
+            proxy=proxy,
+            allow_insecure_http=allow_insecure_http,
         )
 
     @property

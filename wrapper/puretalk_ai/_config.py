@@ -7,6 +7,8 @@ import math
 import os
 import re
 import sys
+import threading
+import warnings
 from collections.abc import Mapping
 
 import attrs
@@ -40,6 +42,7 @@ USER_AGENT = "puretalk-ai/{} Python/{}.{}.{} httpx/{}".format(
 )
 
 TimeoutTypes = float | httpx.Timeout | None
+ProxyTypes = str | httpx.URL | httpx.Proxy | None
 
 
 class NotGiven:
@@ -129,8 +132,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def resolve_base_url(base_url: str | httpx.URL | None) -> str:
-    """The base URL without a trailing slash; plain http only on loopback."""
+# Hosts already warned about in this process: the plain-http warning is said once per host.
+_warned_hosts: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_insecure(host: str) -> None:
+    with _warned_lock:
+        if host in _warned_hosts:
+            return
+        _warned_hosts.add(host)
+    warnings.warn(
+        f"plain-http base_url for non-loopback host {host!r} (allow_insecure_http=True): "
+        "the API key travels in clear text",
+        RuntimeWarning,
+        stacklevel=5,  # the Puretalk(...) line of the user's code
+    )
+
+
+def resolve_base_url(base_url: str | httpx.URL | None, allow_insecure_http: bool = False) -> str:
+    """The base URL without a trailing slash; plain http only on loopback, unless the
+    caller opts in (an internal gateway, a sidecar), which warns once per host."""
     if base_url is None:
         base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
     if not isinstance(base_url, str | httpx.URL):
@@ -146,11 +168,30 @@ def resolve_base_url(base_url: str | httpx.URL | None) -> str:
     if url.query or url.fragment or url.userinfo or "?" in str(base_url) or "#" in str(base_url):
         raise ValueError("base_url must not carry a query, a fragment or credentials")
     if url.scheme == "http" and not _is_loopback(url.host):
-        raise ValueError(
-            f"refusing plain-http base_url for non-loopback host {url.host!r}: "
-            "the API key would travel in clear text; use https"
-        )
+        if not allow_insecure_http:
+            raise ValueError(
+                f"refusing plain-http base_url for non-loopback host {url.host!r}: "
+                "the API key would travel in clear text; use https (or, for an internal "
+                "gateway, allow_insecure_http=True)"
+            )
+        _warn_insecure(url.host)
     return str(url).rstrip("/")
+
+
+def check_proxy(proxy: object) -> httpx.Proxy | None:
+    """An httpx proxy, as httpx's ``proxy=`` takes it; its URL may hold credentials, so
+    no message ever shows it."""
+    if proxy is None or isinstance(proxy, httpx.Proxy):
+        return proxy
+    if not isinstance(proxy, str | httpx.URL):
+        kind = type(proxy).__name__
+        raise TypeError(f"proxy must be a str, httpx.URL or httpx.Proxy, not {kind}")
+    try:
+        return httpx.Proxy(proxy)
+    except (ValueError, TypeError, httpx.InvalidURL):
+        raise ValueError(
+            "proxy must be an http://, https://, socks5:// or socks5h:// URL with a host"
+        ) from None
 
 
 def _check_seconds(name: str, value: object) -> float | None:
@@ -227,6 +268,8 @@ class ClientConfig:
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     strict_response_validation: bool = False
     retry_policy: RetryPolicy = DEFAULT_RETRY_POLICY
+    proxy: httpx.Proxy | None = attrs.field(default=None, repr=False)  # may hold credentials
+    allow_insecure_http: bool = False
     # Sent on every request: defaults first, then auth last so nothing can replace it.
     headers: httpx.Headers = attrs.field(init=False, repr=False, eq=False)
     # Parsed once: httpx validates every character of a URL string it parses.
@@ -272,10 +315,13 @@ class ClientConfig:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         strict_response_validation: bool = False,
         retry_policy: RetryPolicy | None = None,
+        proxy: ProxyTypes = None,
+        allow_insecure_http: bool = False,
     ) -> ClientConfig:
+        allow_insecure_http = check_bool("allow_insecure_http", allow_insecure_http)
         return cls(
             api_key=resolve_api_key(api_key),
-            base_url=resolve_base_url(base_url),
+            base_url=resolve_base_url(base_url, allow_insecure_http),
             timeout=to_timeout(timeout),
             max_retries=check_max_retries(max_retries),
             total_timeout=check_total_timeout(total_timeout),
@@ -285,4 +331,6 @@ class ClientConfig:
                 "strict_response_validation", strict_response_validation
             ),
             retry_policy=check_retry_policy(retry_policy),
+            proxy=check_proxy(proxy),
+            allow_insecure_http=allow_insecure_http,
         )

@@ -154,17 +154,22 @@ class _OwnAsyncClient(_WithoutCookies, httpx.AsyncClient):
         return transport
 
 
-def _own_client(base_url: httpx.URL, backend: HttpBackend | None) -> Any:
+def _own_client(
+    base_url: httpx.URL, backend: HttpBackend | None, proxy: httpx.Proxy | None = None
+) -> Any:
     """The client the SDK makes when the user passes none.
 
     Plain http is only allowed on loopback (see _config), and never goes through an
     environment proxy; https follows HTTPS_PROXY/ALL_PROXY/NO_PROXY exactly as httpx does,
-    because httpx decides (``trust_env``). Redirects are never followed; cookies never kept.
+    because httpx decides (``trust_env``). A ``proxy`` given to the client is used for
+    every request, as httpx's own ``proxy=`` is (the environment is then not consulted).
+    Redirects are never followed; cookies never kept.
     """
     trust_env = base_url.scheme == "https"
     options: dict[str, Any] = {
         "trust_env": trust_env,
         "follow_redirects": False,
+        "proxy": proxy,
     }
     try:
         if backend is None:
@@ -350,8 +355,10 @@ class _Sender:
         http_client: Any,
         max_response_bytes: int,
         backend: HttpBackend = "httpx",
+        proxy: httpx.Proxy | None = None,
     ) -> None:
         self._base_url = httpx.URL(base_url)
+        self._proxy = proxy
         self.backend = backend
         self._owned = http_client is None
         self._limit = max_response_bytes
@@ -438,7 +445,7 @@ class SyncSender(_Sender):
     """Sends with the wrapper's own deadline-aware client, or a user's httpx.Client."""
 
     def _new_client(self) -> httpx.Client:
-        client: httpx.Client = _own_client(self._base_url, None)
+        client: httpx.Client = _own_client(self._base_url, None, self._proxy)
         return client
 
     def send(
@@ -508,7 +515,7 @@ class AsyncSender(_Sender):
     _loop: Any = None  # a weak reference to the event loop of the first request
 
     def _new_client(self) -> httpx.AsyncClient:
-        client: httpx.AsyncClient = _own_client(self._base_url, self.backend)
+        client: httpx.AsyncClient = _own_client(self._base_url, self.backend, self._proxy)
         return client
 
     def check_usable(self) -> None:

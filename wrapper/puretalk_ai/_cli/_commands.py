@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, TextIO
@@ -195,7 +196,8 @@ def cmd_update_many(args: argparse.Namespace, out: TextIO) -> int:
     )
     if interrupted:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut the report
-    code = report(results, out, skipped, as_json=args.output == "json")
+    elapsed = time.monotonic() - progress.started
+    code = report(results, out, skipped, as_json=args.output == "json", elapsed=elapsed)
     if journal_error is not None:
         _note(
             f"error: cannot write the journal ({journal_error}); the batch stopped before "
@@ -238,7 +240,7 @@ async def _bulk(
             journal.finished(
                 result.integration_id, result.state, keys[result.integration_id], result.error
             )
-        progress.add(result.ok)
+        progress.add(result)
 
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(

@@ -49,6 +49,7 @@ def report(
     out: TextIO,
     skipped: Sequence[str] = (),
     as_json: bool = False,
+    elapsed: float | None = None,
 ) -> int:
     """The report, one line per id (those a resumed run skipped first, as ``skipped``),
     then the summary line; or, with `as_json`, one JSON object per id and then one for the
@@ -83,11 +84,18 @@ def report(
         elif result.reason:
             line += f"  {result.reason}"
         print(printable(line), file=out)
+    rate_limited = sum(result.rate_limited for result in results)
     if as_json:
-        print(json.dumps({"summary": {**counts, "skipped": len(skipped)}}), file=out)
+        totals: dict[str, Any] = {**counts, "skipped": len(skipped), "rate_limited": rate_limited}
+        if elapsed is not None:
+            totals["elapsed_seconds"] = round(elapsed, 3)
+        print(json.dumps({"summary": totals}), file=out)
     else:
+        # The counts stay first and fixed (scripts parse them); what is rarely there follows.
         summary = ", ".join(f"{n} {state}" for state, n in counts.items())
-        print(summary + (f", {len(skipped)} skipped" if skipped else ""), file=out)
+        summary += f", {len(skipped)} skipped" if skipped else ""
+        summary += f"; {rate_limited} answers were 429 (rate limited)" if rate_limited else ""
+        print(summary, file=out)
     out.flush()
     return EXIT_OK if counts["ok"] == len(results) else EXIT_SOME_FAILED
 
@@ -148,7 +156,7 @@ class Progress:
         self.total, self.skipped = total, skipped
         self.enabled = mode != "never"
         self.terminal = terminal
-        self.done = self.failed = 0
+        self.done = self.failed = self.rate_limited = 0
         self.started = time.monotonic()
         # Off a terminal, the first line comes PROGRESS_EVERY in: a short run stays quiet.
         self._drawn = 0.0 if terminal else self.started
@@ -158,15 +166,17 @@ class Progress:
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         text = f"{self.done}/{self.total} done, {rate:.0f}/s, {self.failed} failed"
+        text += f", {self.rate_limited} answers 429" if self.rate_limited else ""
         meaningful = self.done >= ETA_AFTER_SHARE * self.total and elapsed >= ETA_AFTER_SECONDS
         if self.done < self.total:
             left = (self.total - self.done) / rate if rate > 0 else 0.0
             text += f", ETA {_clock(left)}" if meaningful and rate > 0 else ", ETA ..."
         return text
 
-    def add(self, ok: bool) -> None:
+    def add(self, result: UpdateResult) -> None:
         self.done += 1
-        self.failed += not ok
+        self.failed += not result.ok
+        self.rate_limited += result.rate_limited
         now = time.monotonic()
         if not self.enabled:
             return
@@ -194,7 +204,8 @@ class Progress:
         skipped = f"; {self.skipped} skipped (already done)" if self.skipped else ""
         sys.stderr.write(
             f"{PROG}: {self.done} of {self.total} updates ended in {_clock(elapsed)} "
-            f"({elapsed:.1f} s, {rate:.0f}/s), {self.failed} not ok{skipped}\n"
+            f"({elapsed:.1f} s, {rate:.0f}/s), {self.failed} not ok, "
+            f"{self.rate_limited} answers 429{skipped}\n"
         )
         sys.stderr.flush()
 
