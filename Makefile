@@ -95,7 +95,7 @@ typecheck: $(STAMP) $(NODE_STAMP)
 # unresolved API reference fails the build. NO_MKDOCS_2_WARNING: Material's notice of its
 # successor, printed on every build, is news once (see docs/maintaining/dependencies.md).
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The whole suite on 3.11, in parallel workers (it mostly waits on sockets and clocks).
 pytest: $(STAMP) $(NODE_STAMP)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -24,7 +25,12 @@ from tests.helpers import ROOT
 # Servers, subprocesses or real time: `make test`, not the quick `make check` loop.
 pytestmark = [pytest.mark.e2e, pytest.mark.tooling]
 
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").rglob("*.md")),
+    ROOT / "wrapper" / "puretalk_ai" / "__init__.py",
+    ROOT / "wrapper" / "puretalk_ai" / "testing" / "__init__.py",
+]
 # The ids the docs use, served by the fake the blocks run against.
 DOC_IDS = ("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "9a2b7c4d-1e5f-4a3b-8c9d-0e1f2a3b4c5d")
 DOC_CALLER_KEY = "pt-docs-caller-key-5e1d9b"
@@ -52,6 +58,8 @@ def blocks() -> list[Block]:
     found = []
     for page in PAGES:
         text = page.read_text()
+        if page.suffix == ".py":  # a package docstring, rendered in the API reference
+            text = str(ast.get_docstring(ast.parse(text), clean=False))
         for match in re.finditer(r"^( *)```python\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL):
             line = text.count("\n", 0, match.start()) + 1
             found.append(Block(page, line, textwrap.dedent(match.group(2))))
@@ -65,6 +73,7 @@ PYTEST_PAGES = sorted({b.page for b in blocks() if b.file_name is not None})
 def test_the_docs_have_blocks_of_both_kinds() -> None:
     assert len(SCRIPTS) >= 10
     assert any(b.page.name == "README.md" for b in SCRIPTS)
+    assert sum(b.page.name == "__init__.py" for b in SCRIPTS) == 2  # the packages' docstrings
     assert PYTEST_PAGES == [ROOT / "docs" / "guide" / "testing.md"]
 
 
@@ -220,12 +229,13 @@ def test_the_site_builds_in_strict_mode(tmp_path: Path) -> None:
 
     site = tmp_path / "site"
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--quiet",
+        [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict",
          "--site-dir", str(site)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "WARNING" not in result.stderr
     reference = (site / "reference" / "index.html").read_text()
     names = [n for n in puretalk_ai.__all__ if n != "__version__"]
     missing = [n for n in names if f'id="puretalk_ai.{n}"' not in reference]
@@ -270,3 +280,29 @@ def test_call_checks_the_operations_own_arguments(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout
     errors = {line.split(":")[1] for line in result.stdout.splitlines() if ": error:" in line}
     assert errors == {"7", "8", "9", "12"}, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("page", "broken"),
+    [
+        ("guide/cli.md", "[the client](client.md#no-such-anchor)"),
+        ("guide/cli.md", "[a page](no-such-page.md)"),
+        ("reference.md", "::: puretalk_ai.NoSuchName"),
+    ],
+)
+def test_a_broken_link_or_reference_fails_the_build(page: str, broken: str, tmp_path: Path) -> None:
+    """Strict mode is armed: a copy of the docs with one broken link, anchor or API
+    reference does not build."""
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    for package in ("wrapper", "generated"):
+        (tmp_path / package).symlink_to(ROOT / package)
+    with (tmp_path / "docs" / page).open("a") as file:
+        file.write(f"\n\n{broken}\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "mkdocs"), "build", "--strict"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "no-such" in result.stderr or "NoSuchName" in result.stderr, result.stderr

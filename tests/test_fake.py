@@ -302,5 +302,5 @@ def test_the_testing_docstring_example_runs_as_written() -> None:
     import puretalk_ai.testing
 
     doc = puretalk_ai.testing.__doc__ or ""
-    example = doc.split("\n\n", 1)[1].split("\n\nFor cassettes", 1)[0]
+    example = doc.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(textwrap.dedent(example), "testing-docstring", "exec"), {})  # noqa: S102

@@ -1,8 +1,11 @@
 """Python SDK for the Puretalk AI REST API.
 
->>> from puretalk_ai import Puretalk
->>> client = Puretalk()  # PURETALK_API_KEY, PURETALK_BASE_URL from the environment
->>> client.integrations.update("6f1c...", api_key="new-key")
+```python
+from puretalk_ai import Puretalk
+
+with Puretalk() as client:  # PURETALK_API_KEY, PURETALK_BASE_URL from the environment
+    client.integrations.update("6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", api_key="new-key")
+```
 """
 
 from puretalk_ai_openapi.models import Integration, IntegrationData
