@@ -237,3 +237,49 @@ def test_the_id_is_exactly_one_encoded_segment(
     assert request.url.fragment == ""
     assert unquote(raw_path.rsplit("/", 1)[1]) == integration_id
     assert str(request.url).startswith(BASE_URL)
+
+
+def test_extra_query_and_extra_body_are_sent(api: Api, httpx_mock: HTTPXMock) -> None:
+    """For what the spec does not describe yet: query parameters, and top-level body
+    fields beside the operation's own, as openai-python's extra_query/extra_body."""
+    httpx_mock.add_response(json=integration_json())
+    api.update(extra_query={"dry_run": "false", "page": 2}, extra_body={"reason": "rotation"})
+    request = httpx_mock.get_requests()[0]
+    assert dict(request.url.params) == {"dry_run": "false", "page": "2"}
+    assert sent_json(request) == {"data": {"api_key": NEW_KEY}, "reason": "rotation"}
+    httpx_mock.add_response(json=integration_json())
+    raw = api.raw(extra_body={"reason": "again"})
+    assert sent_json(httpx_mock.get_requests()[1])["reason"] == "again"
+    assert raw.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("extra", "error", "words"),
+    [
+        ({"extra_body": {"data": {"api_key": "other"}}}, ValueError, "own field(s) ['data']"),
+        ({"extra_body": ["reason"]}, TypeError, "extra_body must be a mapping"),
+        ({"extra_body": {1: "x"}}, TypeError, "extra_body must be a mapping"),
+        ({"extra_query": "dry_run=1"}, TypeError, "extra_query must be a mapping"),
+        ({"extra_body": {"client_secret": 1234}}, TypeError, "secret field"),
+    ],
+)
+def test_bad_extras_are_refused_before_sending(
+    api: Api, httpx_mock: HTTPXMock, extra: dict[str, Any], error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error) as caught:
+        api.update(**extra)
+    assert words in str(caught.value)
+    assert NEW_KEY not in str(caught.value)
+    assert httpx_mock.get_requests() == []
+
+
+def test_a_secret_in_extra_body_is_masked_where_the_server_echoes_it(
+    api: Api, httpx_mock: HTTPXMock
+) -> None:
+    secret = "whsec-extra-body-secret-9d8c7b"
+    httpx_mock.add_response(status_code=400, json={"err": True, "msg": f"bad secret {secret}"})
+    with pytest.raises(puretalk_ai.BadRequestError) as caught:
+        api.update(extra_body={"webhook_secret": secret})
+    assert secret not in str(caught.value)
+    assert secret not in repr(caught.value.body)
+    assert "bad secret ***" in str(caught.value)

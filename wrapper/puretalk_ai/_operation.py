@@ -112,10 +112,15 @@ def endpoint(
     *,
     strict: bool,
     extra_headers: Mapping[str, str] | None = None,
+    extra_query: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
     results_only: bool = False,
 ) -> Endpoint:
     """A generated operation, with its arguments, as an endpoint of the flow. Bad arguments
-    raise TypeError/ValueError here, before anything is sent, without echoing a value."""
+    raise TypeError/ValueError here, before anything is sent, without echoing a value.
+    ``extra_query`` adds query parameters; ``extra_body`` adds top-level fields to a JSON
+    body (never replacing one the operation sets), for what the spec does not describe
+    yet, as openai-python's ``extra_query``/``extra_body``."""
     get_kwargs, parse_response = operation_functions(operation)
     arguments = _bound(get_kwargs, args, kwargs)
     checks = None
@@ -123,7 +128,28 @@ def endpoint(
         integration_id = check_integration_id(arguments.get("integration_id"))
         checks = IntegrationChecks(integration_id, strict)
     parser = Parser(parse_response, checks, results_only=results_only and checks is not None)
-    return _endpoint_of(_Kwargs(get_kwargs(*args, **kwargs)), parser, extra_headers)
+    generated = _with_extras(get_kwargs(*args, **kwargs), extra_query, extra_body)
+    return _endpoint_of(_Kwargs(generated), parser, extra_headers)
+
+
+def _with_extras(
+    kwargs: dict[str, Any], query: Mapping[str, Any] | None, body: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    if query is not None:
+        if not isinstance(query, Mapping) or not all(isinstance(k, str) for k in query):
+            raise TypeError("extra_query must be a mapping of name -> value")
+        kwargs["params"] = {**(kwargs.get("params") or {}), **query}
+    if body is not None:
+        if not isinstance(body, Mapping) or not all(isinstance(k, str) for k in body):
+            raise TypeError("extra_body must be a mapping of field name -> value")
+        own = kwargs.get("json")
+        if not isinstance(own, dict):
+            raise ValueError("extra_body needs an operation with a JSON object body")
+        taken = sorted(set(own) & set(body))
+        if taken:  # the operation's own fields (the new key among them) are not replaced
+            raise ValueError(f"extra_body must not replace the body's own field(s) {taken}")
+        kwargs["json"] = {**own, **body}
+    return kwargs
 
 
 def _endpoint_of(

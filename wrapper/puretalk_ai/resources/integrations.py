@@ -56,6 +56,8 @@ def _update_endpoint(
     integration_id: str,
     key: MaskedKey,
     extra_headers: Mapping[str, str] | None,
+    extra_query: Mapping[str, Any] | None = None,
+    extra_body: Mapping[str, Any] | None = None,
 ) -> Endpoint:
     """The update as an endpoint: the generated operation, checked before anything else
     (the id, then the key, then the headers), returning the checked integration. The key
@@ -68,6 +70,8 @@ def _update_endpoint(
         {"body": UpdateIntegrationBody(data=UpdateIntegrationBodyData(api_key=key.api_key))},
         strict=client.strict_response_validation,
         extra_headers=extra_headers,
+        extra_query=extra_query,
+        extra_body=extra_body,
         results_only=True,
     )
 
@@ -166,6 +170,8 @@ class Integrations:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Integration:
         """Set the API key Puretalk stores for an integration; returns the updated integration.
 
@@ -174,7 +180,7 @@ class Integrations:
         key = MaskedKey(api_key)
         del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
         raw = self.with_raw_response._update(
-            integration_id, key, timeout, max_retries, extra_headers
+            integration_id, key, timeout, max_retries, extra_headers, extra_query, extra_body
         )
         return raw.parse()
 
@@ -350,10 +356,14 @@ class IntegrationsWithRawResponse:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RawResponse[Integration]:
         key = MaskedKey(api_key)
         del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
-        return self._update(integration_id, key, timeout, max_retries, extra_headers)
+        return self._update(
+            integration_id, key, timeout, max_retries, extra_headers, extra_query, extra_body
+        )
 
     def _update(
         self,
@@ -362,9 +372,13 @@ class IntegrationsWithRawResponse:
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RawResponse[Integration]:
         return self._client._request(
-            _update_endpoint(self._client, integration_id, key, extra_headers),
+            _update_endpoint(
+                self._client, integration_id, key, extra_headers, extra_query, extra_body
+            ),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -387,6 +401,8 @@ class AsyncIntegrations:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> Integration:
         """Set the API key Puretalk stores for an integration; returns the updated integration.
 
@@ -395,7 +411,7 @@ class AsyncIntegrations:
         key = MaskedKey(api_key)
         del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
         raw = await self.with_raw_response._update(
-            integration_id, key, timeout, max_retries, extra_headers
+            integration_id, key, timeout, max_retries, extra_headers, extra_query, extra_body
         )
         return raw.parse()
 
@@ -522,10 +538,14 @@ class AsyncIntegrationsWithRawResponse:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RawResponse[Integration]:
         key = MaskedKey(api_key)
         del api_key  # no frame of the SDK holds the raw key (see MaskedKey)
-        return await self._update(integration_id, key, timeout, max_retries, extra_headers)
+        return await self._update(
+            integration_id, key, timeout, max_retries, extra_headers, extra_query, extra_body
+        )
 
     async def _update(
         self,
@@ -534,9 +554,13 @@ class AsyncIntegrationsWithRawResponse:
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | None,
         extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, Any] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RawResponse[Integration]:
         return await self._client._request(
-            _update_endpoint(self._client, integration_id, key, extra_headers),
+            _update_endpoint(
+                self._client, integration_id, key, extra_headers, extra_query, extra_body
+            ),
             timeout=timeout,
             max_retries=max_retries,
         )
