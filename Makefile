@@ -18,10 +18,10 @@ SRC ?=
 .PHONY: help install spec generate check-generated check-api release-prep validate-spec lint typecheck docs pytest pythons suites check test build demo bench bench-bulk faults clean lock
 
 help:
-	@echo "make demo             run an integration update against the bundled fake server (~1 min first)"
-	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~35 s)"
+	@echo "make demo             run an integration update against the bundled fake server (~35 s first)"
+	@echo "make check            the contributors' loop: ruff, mypy, tests not marked slow/e2e (~30 s quiet)"
 	@echo "make test             every check: spec, check-generated, check-api, ruff, mypy --strict,"
-	@echo "                      pyright, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (7-8 min; 15 on a busy machine)"
+	@echo "                      pyright, docs, pytest on 3.11, 3.12 (lowest deps) and 3.13 side by side (~7 min; ~14 busy)"
 	@echo "make pytest           the whole suite on 3.11 in parallel workers (~4 min)"
 	@echo "make generate         regenerate generated/ from openapi/, then the API change summary (~5 s)"
 	@echo "make check-generated  fail with a diff if generated/ is stale (~5 s)"
