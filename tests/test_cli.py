@@ -460,3 +460,23 @@ def test_api_reads_any_path_and_masks_secret_fields(server: FakeServer, tmp_path
     bad = run("api", "GET", "ruth-connect", *base)  # not under the base URL
     assert bad.returncode == 2
     assert "path must start with '/'" in one_line_error(bad)
+
+
+def test_allow_insecure_http_accepts_a_gateway_and_warns_in_one_line(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.csv"
+    keys.write_text(f"integration_id,api_key\n{IDS[0]},{NEW_KEY}\n")
+    gateway = "http://gateway.internal.example/api"
+    refused = run("integrations", "update-many", str(keys), "--dry-run", "--base-url", gateway)
+    assert refused.returncode == 2
+    assert "plain-http" in one_line_error(refused)
+    allowed = run(
+        "integrations", "update-many", str(keys), "--dry-run", "--base-url", gateway,
+        "--allow-insecure-http",
+    )  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stderr.splitlines() == [
+        "puretalk-ai: warning: plain-http base_url for non-loopback host "
+        "'gateway.internal.example' (allow_insecure_http=True): the API key travels in clear "
+        "text"
+    ]
+    assert "nothing was sent" in allowed.stdout

@@ -63,6 +63,8 @@ class ClientOptions(TypedDict, total=False):
     max_response_bytes: int
     strict_response_validation: bool
     retry_policy: RetryPolicy | None
+    proxy: ProxyTypes
+    allow_insecure_http: bool
 
 
 # The most recent single-call keys a client's log filter masks; a bulk run's keys are all

@@ -172,7 +172,7 @@ def resolve_base_url(base_url: str | httpx.URL | None, allow_insecure_http: bool
             raise ValueError(
                 f"refusing plain-http base_url for non-loopback host {url.host!r}: "
                 "the API key would travel in clear text; use https (or, for an internal "
-                "gateway, allow_insecure_http=True)"
+                "gateway, allow_insecure_http=True; in the CLI --allow-insecure-http)"
             )
         _warn_insecure(url.host)
     return str(url).rstrip("/")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from .. import _exceptions as errors
@@ -44,8 +45,16 @@ __all__ = [
 ]
 
 
+def _warning_line(
+    message: Warning | str, category: type[Warning], *_: object, **__: object
+) -> None:
+    """A warning (plain http off loopback) is one line on stderr, as every CLI message."""
+    print(f"{PROG}: warning: {printable(str(message))}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _warning_line
     try:
         refuse_keys_in_argv(arguments)
         parser = build_parser()

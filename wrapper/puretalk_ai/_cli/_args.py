@@ -125,6 +125,12 @@ def _connection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--base-url", help="API base URL (default: $PURETALK_BASE_URL or Puretalk's)"
     )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="accept a plain-http --base-url off loopback (an internal gateway): the key "
+        "travels in clear text",
+    )
     parser.add_argument("--timeout", type=_seconds, help="seconds per attempt (default: 30)")
     parser.add_argument("--max-retries", type=_count(0), help="retries per update (default: 2)")
 

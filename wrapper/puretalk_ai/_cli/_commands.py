@@ -57,6 +57,7 @@ def _client_options(args: argparse.Namespace) -> ClientOptions:
     """The connection options shared by every command's client."""
     return {
         "base_url": args.base_url,
+        "allow_insecure_http": args.allow_insecure_http,
         "timeout": args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
         "max_retries": args.max_retries if args.max_retries is not None else DEFAULT_MAX_RETRIES,
     }
