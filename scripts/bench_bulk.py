@@ -16,7 +16,7 @@ no limit at all, measured first), the share of requests answered 429, the update
 failed.
 Printed at the end: the worst cell of each figure for each contender, and
 ``journal_throughput_ratio``: the CLI's ``update-many --journal`` against no journal at
-500/s. Figures, not a test; the README states the targets.
+500/s. Figures, not a test; docs/maintaining/benchmarks.md states the targets.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ def test_opentelemetry_records_a_span_for_the_httpx_backend() -> None:
         assert seen[kind]["spans"] == ["PATCH"], kind
         assert seen[kind]["traceparent"], kind
         _no_key(seen[kind]["text"])
-    # httpx's instrumentor hooks httpx's transports, and aiohttp is not one: the README's
+    # httpx's instrumentor hooks httpx's transports, and aiohttp is not one: the docs'
     # table sends aiohttp users to aiohttp's own instrumentor. This records the limit.
     assert seen["aiohttp"]["spans"] == []
 

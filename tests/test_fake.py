@@ -254,7 +254,7 @@ def test_seed_from_json_shape() -> None:
 
 
 def test_readme_pytest_example_runs() -> None:
-    """The copy-paste example from the README, verbatim in spirit."""
+    """The copy-paste example of the testing guide, verbatim in spirit."""
     from puretalk_ai import IntegrationData
     from puretalk_ai.testing import FakePuretalk
 

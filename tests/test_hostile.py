@@ -178,7 +178,7 @@ def test_a_body_sent_one_byte_per_chunk_costs_memory_in_proportion_to_the_cap(
 ) -> None:
     # Each byte its own chunk: a list of chunks would cost ~40 bytes per byte (70 MiB for
     # this cap, 140 MiB for the default 1 MiB). Half the default cap keeps the test short
-    # (h11 parses every chunk); the bound is the README's 50 MiB, scaled alike.
+    # (h11 parses every chunk); the bound is the docs' 50 MiB, scaled alike.
     cap = 512 * 1024
     with hostile.HostileServer(hostile.one_byte_chunks()) as url:
         call(kind, url, max_retries=0, max_response_bytes=1024)  # imports and pools first

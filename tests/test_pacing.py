@@ -352,7 +352,7 @@ def test_the_fakes_limiters() -> None:
 
 
 def test_the_simulated_grid_loses_nothing_and_stays_polite() -> None:
-    """Every cell of the benchmark's grid, on virtual time. Bounds as the README states."""
+    """Every cell of the benchmark's grid, on virtual time. Bounds as docs/guide/bulk.md states."""
     worst: dict[str, float] = {"throughput": 9.0, "share_fast": 0.0, "share_slow": 0.0}
     for rate, latency, concurrency, limiter in bench_bulk.GRID:
         rows = bulk_sim.rows_for(rate, latency, concurrency)

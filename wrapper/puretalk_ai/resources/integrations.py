@@ -202,7 +202,7 @@ class Integrations:
         (retries, ``total_timeout`` per update, typed errors, redaction); a failed update
         never stops the others. The batch paces itself at the rate the server allows
         (learnt from its 429s), pauses as a whole when the server asks, and stops early
-        when it is doomed (see the README). A bad id or key fails that update alone.
+        when it is doomed (see docs/guide/bulk.md). A bad id or key fails that update alone.
         `on_start(id)` is called just before each update is first sent (if it raises,
         that update is not sent and the batch stops) and `on_result(result)` as each
         finishes (from worker threads). Any exception that escapes (Ctrl-C, or one raised
