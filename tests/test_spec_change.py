@@ -1,7 +1,7 @@
 """A spec change is a routine release: on a copy of the tree, a new docs page goes through
-the regenerating guide's steps (make spec, make generate, read the level, bump by the 0.x convention,
-CHANGELOG, make release-prep), and make check stays green with no edit under tests/. Three
-changes a maintainer meets: an optional field added, a field removed (picked from the
+the regenerating guide's steps (make spec, make generate, read the level, bump by the 0.x
+convention, CHANGELOG, make release-prep), and make check stays green with no edit under
+tests/. Three changes a maintainer meets: an optional field added, a field removed (picked from the
 current model), and a GET operation added (named by make generate, callable through
 client.call against the shipped fake)."""
 

@@ -4,7 +4,8 @@ and httpx-aiohttp's transport) from here, never by importing them itself.
 httpx is frozen at 0.28.1 and the ecosystem is moving to Pydantic's fork httpx2, which
 openapi-python-client does not generate code for yet. When it does, the move changes this
 module (``import httpx2 as httpx``, ``httpcore2``), the generated code, and the tests; a
-test walks the wrapper's imports to keep it so. docs/maintaining/boundary.md says what users will see.
+test walks the wrapper's imports to keep it so. docs/maintaining/boundary.md says what
+users will see.
 
 httpcore and httpx-aiohttp load on first use, as httpx itself loads httpcore: a sync-only
 user never imports them.
