@@ -758,10 +758,10 @@ def test_the_fake_server_injects_faults_from_the_command_line(tmp_path: Path) ->
 def test_the_summary_counts_the_servers_429s(tmp_path: Path) -> None:
     """Against a rate limit, the summary (text and JSON) counts the answers that were 429,
     as many as the server sent."""
-    ids = IDS[:30]
+    ids = IDS[:20]
     keys = csv_file(tmp_path, [(i, f"{NEW_KEY}-{n}") for n, i in enumerate(ids)])
     for output in ("text", "json"):
-        fake = fake_with(ids, rate_limit=10)
+        fake = fake_with(ids, rate_limit=5)
         with fake.serve() as served:
             result = run(
                 "integrations", "update-many", keys, "--base-url", served.base_url,
@@ -769,12 +769,12 @@ def test_the_summary_counts_the_servers_429s(tmp_path: Path) -> None:
             )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
         sent_429 = sum(r.status == 429 for r in fake.requests)
-        assert sent_429 > 0  # a burst of 16 against a bucket of one request
+        assert sent_429 > 0  # slow start passes 5/s within a few round trips
         last = result.stdout.splitlines()[-1]
         if output == "json":
             assert json.loads(last)["summary"]["rate_limited"] == sent_429
         else:
-            counts = "30 ok, 0 failed, 0 unknown, 0 not_sent"
+            counts = "20 ok, 0 failed, 0 unknown, 0 not_sent"
             assert last == f"{counts}; {sent_429} answers were 429 (rate limited)"
 
 
