@@ -403,28 +403,14 @@ def test_a_rate_limit_policy_too_slow_to_wait_for_stops_with_one_line_and_every_
 ) -> None:
     """RateLimit-Policy: 1;w=3600 (or any header value, see test_pacing): 0.5.0 sent one
     id and then waited about an hour, with nothing printed."""
-    import http.server
-    import json as jsonlib
-
     from tests.conftest import integration_json
-    from tests.helpers import serving
+    from tests.helpers import JsonHandler, serving
 
-    class Slow(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Slow(JsonHandler):
         def do_PATCH(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.read_body()
             answer = integration_json(integration_id=self.path.rsplit("/", 1)[-1])
-            data = jsonlib.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("RateLimit-Policy", "1;w=3600")
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.send_json(200, answer, {"RateLimit-Policy": "1;w=3600"})
 
     ids = [str(uuid.UUID(int=n + 9000)) for n in range(3)]
     path = write(

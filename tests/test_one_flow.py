@@ -25,7 +25,7 @@ from puretalk_ai._transport import HttpBackend
 from puretalk_ai_openapi.api.integrations import update_integration
 from puretalk_ai_openapi.models import UpdateIntegrationBody, UpdateIntegrationBodyData
 from tests.conftest import integration_json
-from tests.helpers import serving
+from tests.helpers import JsonHandler, serving
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 # Servers and real time: `make test`, not the quick `make check` loop.
@@ -64,15 +64,12 @@ class Script:
 
 
 def handler(script: Script) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JsonHandler):
         def do_PATCH(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            self.rfile.read(length)
+            self.read_body()
             integration_id = self.path.rsplit("/", 1)[-1]
             if integration_id != TARGET:
-                self._send(200, {}, integration_json(integration_id=integration_id))
+                self.send_json(200, integration_json(integration_id=integration_id))
                 return
             step = script.next()
             if step.delay:
@@ -81,20 +78,7 @@ def handler(script: Script) -> type[http.server.BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             body = step.body if step.body is not None else {"err": True, "msg": "no"}
-            self._send(step.status, step.headers, body)
-
-        def _send(self, status: int, headers: dict[str, str], body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.send_json(step.status, body, step.headers)
 
     return Handler
 
@@ -282,11 +266,9 @@ def echoing_handler(seen_keys: list[str]) -> type[http.server.BaseHTTPRequestHan
     """Answers each update with the key of the update before it in app_name (a server that
     mixes up its answers), and its own key in data.api_key."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(JsonHandler):
         def do_PATCH(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            body = json.loads(self.read_body())
             key = body["data"]["api_key"]
             previous = seen_keys[-1] if seen_keys else "nothing yet"
             seen_keys.append(key)
@@ -294,15 +276,7 @@ def echoing_handler(seen_keys: list[str]) -> type[http.server.BaseHTTPRequestHan
             answer = integration_json(
                 api_key=key, integration_id=integration_id, app_name=f"was {previous}"
             )
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+            self.send_json(200, answer)
 
     return Handler
 

@@ -17,7 +17,7 @@ import puretalk_ai
 from puretalk_ai import AsyncPuretalk, Puretalk
 from puretalk_ai._transport import HttpBackend
 from tests.conftest import integration_json
-from tests.helpers import serving
+from tests.helpers import JsonHandler, serving
 from tests.secrets import CALLER_KEY, NEW_KEY
 
 TARGET = "6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
@@ -71,23 +71,13 @@ class _Proxy:
     def handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonHandler):
             def do_PATCH(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = self.read_body()
                 with proxy.lock:
                     proxy.seen.append((self.command, self.path, self.headers.get("X-API-KEY")))
                 assert json.loads(body)["data"]["api_key"] == NEW_KEY
-                data = json.dumps(integration_json(integration_id=TARGET)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+                self.send_json(200, integration_json(integration_id=TARGET))
 
         return Handler
 
