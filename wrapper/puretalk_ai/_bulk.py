@@ -245,10 +245,14 @@ class Batch:
         self.stop_reason: str | None = None
         self.callback_error: BaseException | None = None
         self.sent = 0
-        self.rate_limited = 0
         self.succeeded = 0
         self._in_a_row: tuple[str, int] = ("", 0)  # the same failure, attempts in a row
         self._throttled_since: float | None = None  # the first 429 since the last success
+
+    @property
+    def rate_limited(self) -> int:
+        """The answers that were 429, over every item (each item counts its own)."""
+        return sum(item.rate_limited for item in self.items)
 
     @property
     def workers(self) -> int:
@@ -319,7 +323,6 @@ class Batch:
         asked = error.retry_after if isinstance(error, APIStatusError) else None
         status = error.status_code if isinstance(error, APIStatusError) else None
         if status == 429:
-            self.rate_limited += 1
             item.rate_limited += 1
             self.pacer.throttled(now, sent_at, asked)
             if self._throttled_since is None:
