@@ -466,3 +466,28 @@ def test_allow_insecure_http_accepts_a_gateway_and_warns_in_one_line(tmp_path: P
         "text"
     ]
     assert "nothing was sent" in allowed.stdout
+
+
+def test_main_in_process_leaves_the_warning_display_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    from puretalk_ai._cli import main
+
+    keys = tmp_path / "keys.csv"
+    keys.write_text(f"integration_id,api_key\n{IDS[0]},{NEW_KEY}\n")
+    monkeypatch.setenv("PURETALK_API_KEY", CALLER_KEY)
+    host = f"gw-{uuid.uuid4().hex[:8]}.internal.example"  # warned once per host
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # as a plain process shows it (pytest's: error)
+        before = warnings.showwarning
+        code = main(
+            ["integrations", "update-many", str(keys), "--dry-run",
+             "--base-url", f"http://{host}/api", "--allow-insecure-http"]
+        )  # fmt: skip
+        assert warnings.showwarning is before
+    assert code == 0
+    assert f"puretalk-ai: warning: plain-http base_url for non-loopback host '{host}'" in (
+        capsys.readouterr().err
+    )

@@ -45,16 +45,21 @@ __all__ = [
 ]
 
 
-def _warning_line(
-    message: Warning | str, category: type[Warning], *_: object, **__: object
-) -> None:
+def _warning_line(message: Warning | str, *_: object, **__: object) -> None:
     """A warning (plain http off loopback) is one line on stderr, as every CLI message."""
     print(f"{PROG}: warning: {printable(str(message))}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    warnings.showwarning = _warning_line
+    # Warnings are one line while the CLI runs; the process's own setting comes back after
+    # (main() may be called in-process).
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        return _run(arguments)
+
+
+def _run(arguments: list[str]) -> int:
     try:
         refuse_keys_in_argv(arguments)
         parser = build_parser()
