@@ -38,7 +38,7 @@ def test_plain_http_off_loopback_is_refused_without_the_opt_in() -> None:
 
 
 def test_the_opt_in_warns_once_per_host() -> None:
-    host, other = _host(), _host()
+    host, other, third = _host(), _host(), _host()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         for _ in range(3):
@@ -47,12 +47,15 @@ def test_the_opt_in_warns_once_per_host() -> None:
         Puretalk(api_key=CALLER_KEY, base_url=f"http://{other}/api", allow_insecure_http=True)
         Puretalk(api_key=CALLER_KEY, base_url="http://127.0.0.1:1/api", allow_insecure_http=True)
         Puretalk(api_key=CALLER_KEY, base_url="https://example.com/api", allow_insecure_http=True)
+        AsyncPuretalk(api_key=CALLER_KEY, base_url=f"http://{third}", allow_insecure_http=True)
     texts = [str(w.message) for w in seen if issubclass(w.category, RuntimeWarning)]
-    assert len(texts) == 2, texts
+    assert len(texts) == 3, texts
     assert host in texts[0]
     assert other in texts[1]
+    assert third in texts[2]
     assert all(CALLER_KEY not in text for text in texts)
-    assert seen[0].filename == __file__  # it points at the line that made the client
+    # Each points at the line that made the client, sync or async.
+    assert [w.filename for w in seen] == [__file__] * 3
 
 
 def test_the_opt_in_is_a_bool() -> None:

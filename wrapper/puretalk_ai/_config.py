@@ -142,11 +142,18 @@ def _warn_insecure(host: str) -> None:
         if host in _warned_hosts:
             return
         _warned_hosts.add(host)
+    # Point at the line that made the client: the first frame outside this package (the
+    # sync and async constructors are not equally deep).
+    frame, level = sys._getframe(1), 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        "puretalk_ai"
+    ):
+        frame, level = frame.f_back, level + 1
     warnings.warn(
         f"plain-http base_url for non-loopback host {host!r} (allow_insecure_http=True): "
         "the API key travels in clear text",
         RuntimeWarning,
-        stacklevel=5,  # the Puretalk(...) line of the user's code
+        stacklevel=level,
     )
 
 
