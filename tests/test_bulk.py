@@ -233,3 +233,28 @@ def test_a_single_update_that_names_no_integration_reports_drift() -> None:
         .integrations.with_raw_response.update(IDS[0], api_key="sk-new-key-0001")
         .confirmed
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_each_result_counts_the_429s_its_attempts_met(kind: str) -> None:
+    """``rate_limited`` on every result adds up to exactly the 429s the server sent."""
+    ids = [str(uuid.UUID(int=n + 7000)) for n in range(12)]
+    fake = FakePuretalk(api_key=CALLER_KEY, rate_limit=5)
+    for integration_id in ids:
+        fake.add_integration(integration_id=integration_id, api_key="old-key")
+    updates = [(i, f"sk-counted-key-{n:04d}-abcdef") for n, i in enumerate(ids)]
+    if kind == "sync":
+        with fake.client() as client:
+            results = client.integrations.update_many(updates, concurrency=8)
+    else:
+
+        async def run() -> list[UpdateResult]:
+            async with fake.async_client() as client:
+                return await client.integrations.update_many(updates, concurrency=8)
+
+        results = asyncio.run(run())
+    assert all(r.ok for r in results)
+    answered_429 = sum(r.status == 429 for r in fake.requests)
+    assert answered_429 > 0  # slow start passes 5/s within a few round trips
+    assert sum(r.rate_limited for r in results) == answered_429
